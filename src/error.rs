@@ -1,0 +1,116 @@
+//! The one error type of the request path. Each variant knows its status, its body in the
+//! API's error format (DRF's `{"detail": ...}` or field errors), and whether the client or
+//! the gateway caused it.
+
+use http::StatusCode;
+use serde_json::{Map, Value, json};
+
+use crate::validate::FieldErrors;
+
+/// Everything that can stop a request before it gets its normal answer.
+#[derive(Debug)]
+pub enum ApiError {
+    /// No route, or no row, for the request.
+    NotFound,
+    /// The route exists but does not serve this method.
+    MethodNotAllowed(String),
+    /// No representation the client accepts.
+    NotAcceptable,
+    /// A body of a media type the gateway does not read (the type as sent).
+    UnsupportedMediaType(String),
+    /// A body that could not be parsed; the detail says why.
+    Parse(String),
+    /// A body or parameter that failed validation, per field.
+    Invalid(FieldErrors),
+    /// A body larger than the configured limit.
+    PayloadTooLarge,
+    /// The database cannot be reached; the cause is for the log.
+    Unavailable(String),
+    /// A bug or an unexpected failure; the cause is for the log.
+    Internal(String),
+}
+
+impl ApiError {
+    /// The HTTP status of the answer.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Parse(_) | ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Whether the gateway, not the client, is at fault (logged as an error).
+    pub fn is_server_fault(&self) -> bool {
+        matches!(self, ApiError::Unavailable(_) | ApiError::Internal(_))
+    }
+
+    /// The body of the answer.
+    pub fn body(&self) -> Value {
+        let detail = match self {
+            ApiError::NotFound => "Not found.".to_owned(),
+            ApiError::MethodNotAllowed(method) => format!("Method \"{method}\" not allowed."),
+            ApiError::NotAcceptable => "Could not satisfy the request Accept header.".to_owned(),
+            ApiError::UnsupportedMediaType(media) => {
+                format!("Unsupported media type \"{media}\" in request.")
+            }
+            ApiError::Parse(detail) => detail.clone(),
+            ApiError::Invalid(errors) => {
+                let map: Map<String, Value> = errors
+                    .iter()
+                    .map(|(field, messages)| (field.clone(), json!(messages)))
+                    .collect();
+                return Value::Object(map);
+            }
+            ApiError::PayloadTooLarge => "Request body too large.".to_owned(),
+            ApiError::Unavailable(_) => {
+                "The database is unavailable; try again shortly.".to_owned()
+            }
+            ApiError::Internal(_) => "A server error occurred.".to_owned(),
+        };
+        json!({ "detail": detail })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_render_in_drf_format() {
+        assert_eq!(ApiError::NotFound.body(), json!({"detail": "Not found."}));
+        assert_eq!(
+            ApiError::MethodNotAllowed("DELETE".into()).body(),
+            json!({"detail": "Method \"DELETE\" not allowed."})
+        );
+        assert_eq!(
+            ApiError::UnsupportedMediaType(String::new()).body(),
+            json!({"detail": "Unsupported media type \"\" in request."})
+        );
+        let invalid = ApiError::Invalid(vec![
+            ("b".into(), vec!["first".into()]),
+            ("a".into(), vec!["second".into(), "third".into()]),
+        ]);
+        assert_eq!(
+            serde_json::to_string(&invalid.body()).unwrap_or_default(),
+            r#"{"b":["first"],"a":["second","third"]}"#
+        );
+        assert_eq!(invalid.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn only_gateway_faults_are_server_faults() {
+        assert!(ApiError::Internal("x".into()).is_server_fault());
+        assert!(ApiError::Unavailable("x".into()).is_server_fault());
+        assert!(!ApiError::NotFound.is_server_fault());
+        assert_eq!(
+            ApiError::Unavailable("x".into()).status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
+}

@@ -1,0 +1,567 @@
+//! The pipeline: one request in, one response out. Resolves the route, negotiates the
+//! representation, runs the action through plan → sql → db, and renders the result or the
+//! error. Every stage it calls knows only its neighbours; this is where they meet.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use serde_json::{Map, Value, json};
+
+use crate::db::{self, Db, DbError};
+use crate::error::ApiError;
+use crate::plan::{Assign, Plan, Scope, SqlValue};
+use crate::request::body;
+use crate::request::query::{self, Query};
+use crate::request::router::{self, Resolution};
+use crate::request::scope;
+use crate::respond::{self, Render};
+use crate::spec::{Action, Kind, Resource, ResponseValidation, Route, Spec};
+use crate::sql;
+use crate::validate::{self, Checked, FieldErrors};
+
+/// The compiled spec and the database: all a request needs.
+pub struct Gateway {
+    spec: Spec,
+    db: Db,
+    next_id: AtomicU64,
+}
+
+/// What one request brings to an action.
+struct Call<'a> {
+    route: &'a Route,
+    resource: &'a Resource,
+    key: Option<&'a str>,
+    query: Query,
+    request: &'a Request<Bytes>,
+    render: Render,
+}
+
+impl Gateway {
+    /// A gateway serving `spec` from `db`.
+    pub fn new(spec: Spec, db: Db) -> Gateway {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or_default();
+        Gateway {
+            spec,
+            db,
+            next_id: AtomicU64::new(seed << 16),
+        }
+    }
+
+    /// The database, for shutdown.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Answers one request, and logs it with its id, status and duration.
+    pub async fn handle(&self, request: Request<Bytes>) -> Response<Bytes> {
+        let started = Instant::now();
+        let id = format!("{:016x}", self.next_id.fetch_add(1, Ordering::Relaxed));
+        let mut response = self.dispatch(&request, &id).await;
+        if request.method() == Method::HEAD {
+            let length = response.body().len();
+            *response.body_mut() = Bytes::new();
+            response
+                .headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+        }
+        if let Ok(value) = HeaderValue::from_str(&id) {
+            response.headers_mut().insert("x-request-id", value);
+        }
+        tracing::info!(
+            request_id = %id,
+            method = %request.method(),
+            path = %request.uri().path(),
+            status = response.status().as_u16(),
+            micros = started.elapsed().as_micros() as u64,
+            "request"
+        );
+        response
+    }
+
+    async fn dispatch(&self, request: &Request<Bytes>, id: &str) -> Response<Bytes> {
+        let path = request.uri().path();
+        let (index, key) = match router::resolve(&self.spec.routes, path) {
+            Resolution::Matched { route, key } => (route, key),
+            Resolution::AddSlash => return redirect(request),
+            Resolution::NotFound => {
+                return respond::error(&ApiError::NotFound, Render::default(), None);
+            }
+        };
+        let route = &self.spec.routes[index];
+        let resource = &self.spec.resources[route.resource];
+        let allow = Some(route.allow.as_str());
+        let accept = request
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok());
+        let render = match respond::negotiate(accept) {
+            Ok(render) => render,
+            Err(e) => return respond::error(&e, Render::default(), allow),
+        };
+        if request.method() == Method::OPTIONS {
+            return respond::json(StatusCode::OK, &metadata(route, resource), render, allow);
+        }
+        let Some(action) = route.action(request.method()) else {
+            let e = ApiError::MethodNotAllowed(request.method().to_string());
+            return respond::error(&e, render, allow);
+        };
+        let call = Call {
+            route,
+            resource,
+            key: key.as_deref(),
+            query: Query::parse(request.uri().query()),
+            request,
+            render,
+        };
+        match self.run(action, &call).await {
+            Ok(response) => response,
+            Err(e) => {
+                if e.is_server_fault() {
+                    tracing::error!(request_id = %id, route = %route.template, "{e:?}");
+                }
+                respond::error(&e, render, allow)
+            }
+        }
+    }
+
+    async fn run(&self, action: Action, call: &Call<'_>) -> Result<Response<Bytes>, ApiError> {
+        match action {
+            Action::List => self.list(call).await,
+            Action::Retrieve => self.retrieve(call).await,
+            Action::Create => self.create(call).await,
+            Action::Update => self.update(call, false).await,
+            Action::PartialUpdate => self.update(call, true).await,
+            Action::Destroy => self.destroy(call).await,
+        }
+    }
+
+    async fn list(&self, call: &Call<'_>) -> Result<Response<Bytes>, ApiError> {
+        let resource = call.resource;
+        let limit = query::limit(
+            &call.query,
+            "limit",
+            resource.page_size,
+            resource.max_page_size,
+        );
+        let offset = query::offset(&call.query, "offset");
+        let plan = Plan::List {
+            scope: self.scope(call)?,
+            order: scope::ordering(resource, &call.query),
+            limit,
+            offset,
+        };
+        let rows = self
+            .db
+            .rows(&sql::build(resource, &plan))
+            .await
+            .map_err(db_error)?;
+        let mut count = 0;
+        let mut results = Vec::with_capacity(rows.len());
+        let key_at = 1 + resource.key_field;
+        for row in &rows {
+            count = db::int(row, 0).map_err(db_error)?;
+            if !db::is_null(row, key_at) {
+                let object = Value::Object(db::decode(row, &resource.fields, 1).map_err(db_error)?);
+                self.check_output(resource, &object)?;
+                results.push(object);
+            }
+        }
+        let base = self.base_url(call.request);
+        let link = |changes: &[(&str, Option<String>)]| {
+            let query = call.query.with(changes);
+            Value::String(format!("{base}{}?{query}", call.request.uri().path()))
+        };
+        let next = if offset.saturating_add(limit) >= count {
+            Value::Null
+        } else {
+            link(&[
+                ("limit", Some(limit.to_string())),
+                ("offset", Some((offset + limit).to_string())),
+            ])
+        };
+        let previous = if offset <= 0 {
+            Value::Null
+        } else if offset - limit <= 0 {
+            link(&[("limit", Some(limit.to_string())), ("offset", None)])
+        } else {
+            link(&[
+                ("limit", Some(limit.to_string())),
+                ("offset", Some((offset - limit).to_string())),
+            ])
+        };
+        let body = json!({"count": count, "next": next, "previous": previous, "results": results});
+        Ok(respond::json(
+            StatusCode::OK,
+            &body,
+            call.render,
+            Some(&call.route.allow),
+        ))
+    }
+
+    async fn retrieve(&self, call: &Call<'_>) -> Result<Response<Bytes>, ApiError> {
+        let key = parse_key(call.key)?;
+        let plan = Plan::Retrieve {
+            key,
+            scope: self.scope(call)?,
+        };
+        let row = self
+            .db
+            .row(&sql::build(call.resource, &plan))
+            .await
+            .map_err(db_error)?;
+        let row = row.ok_or(ApiError::NotFound)?;
+        self.represent(call, &row, StatusCode::OK)
+    }
+
+    async fn create(&self, call: &Call<'_>) -> Result<Response<Bytes>, ApiError> {
+        let resource = call.resource;
+        let checked = self.checked_body(call, false)?;
+        if !checked.errors.is_empty() {
+            return Err(self.invalid(resource, checked, None).await);
+        }
+        let plan = Plan::Create {
+            values: assignments(resource, &checked),
+        };
+        match self.db.row(&sql::build(resource, &plan)).await {
+            Ok(Some(row)) => self.represent(call, &row, StatusCode::CREATED),
+            Ok(None) => Err(ApiError::Internal("insert returned no row".into())),
+            Err(DbError::Unique) => Err(self.invalid(resource, checked, None).await),
+            Err(e) => Err(db_error(e)),
+        }
+    }
+
+    async fn update(&self, call: &Call<'_>, partial: bool) -> Result<Response<Bytes>, ApiError> {
+        let resource = call.resource;
+        let key = parse_key(call.key)?;
+        let scope = self.scope(call)?;
+        let checked = match self.checked_body(call, partial) {
+            Ok(checked) if checked.errors.is_empty() => checked,
+            // The row's absence is reported before anything about the body.
+            other => {
+                self.must_exist(resource, key, &scope).await?;
+                return match other {
+                    Ok(checked) => Err(self.invalid(resource, checked, Some(key)).await),
+                    Err(e) => Err(e),
+                };
+            }
+        };
+        let plan = Plan::Update {
+            key,
+            scope,
+            values: assignments(resource, &checked),
+        };
+        match self.db.row(&sql::build(resource, &plan)).await {
+            Ok(Some(row)) => self.represent(call, &row, StatusCode::OK),
+            Ok(None) => Err(ApiError::NotFound),
+            Err(DbError::Unique) => Err(self.invalid(resource, checked, Some(key)).await),
+            Err(e) => Err(db_error(e)),
+        }
+    }
+
+    async fn destroy(&self, call: &Call<'_>) -> Result<Response<Bytes>, ApiError> {
+        let key = parse_key(call.key)?;
+        let plan = Plan::Destroy {
+            key,
+            scope: self.scope(call)?,
+        };
+        match self
+            .db
+            .row(&sql::build(call.resource, &plan))
+            .await
+            .map_err(db_error)?
+        {
+            Some(_) => Ok(respond::no_content(Some(&call.route.allow))),
+            None => Err(ApiError::NotFound),
+        }
+    }
+
+    /// The rows a request can see: its filters and search, on list and detail routes.
+    fn scope(&self, call: &Call<'_>) -> Result<Scope, ApiError> {
+        scope::scope(call.resource, &call.query)
+    }
+
+    async fn must_exist(
+        &self,
+        resource: &Resource,
+        key: i64,
+        scope: &Scope,
+    ) -> Result<(), ApiError> {
+        let plan = Plan::Exists {
+            key,
+            scope: scope.clone(),
+        };
+        match self
+            .db
+            .row(&sql::build(resource, &plan))
+            .await
+            .map_err(db_error)?
+        {
+            Some(_) => Ok(()),
+            None => Err(ApiError::NotFound),
+        }
+    }
+
+    /// Parses and checks the body; errors about the body as a whole come back as `Err`.
+    fn checked_body(&self, call: &Call<'_>, partial: bool) -> Result<Checked, ApiError> {
+        let Some(input) = &call.resource.input else {
+            return Err(ApiError::Internal("resource has no input schema".into()));
+        };
+        let content_type = call
+            .request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let value = body::parse(content_type.as_deref(), call.request.body())?;
+        validate::check_input(input, value, partial).map_err(|e| {
+            ApiError::Invalid(vec![(validate::NON_FIELD_ERRORS.to_owned(), vec![e.0])])
+        })
+    }
+
+    /// The 400 for a body: its field errors plus the uniqueness messages of fields that
+    /// passed but whose values are taken (by another row than `except`).
+    async fn invalid(
+        &self,
+        resource: &Resource,
+        checked: Checked,
+        except: Option<i64>,
+    ) -> ApiError {
+        let Some(input) = &resource.input else {
+            return ApiError::Internal("resource has no input schema".into());
+        };
+        let mut errors = checked.errors;
+        let candidates: Vec<(usize, &crate::spec::Unique, &Value)> = checked
+            .values
+            .iter()
+            .filter_map(|(i, value)| {
+                let unique = resource
+                    .unique
+                    .iter()
+                    .find(|u| u.field == input.fields[*i].name)?;
+                (!value.is_null()).then_some((*i, unique, value))
+            })
+            .collect();
+        if !candidates.is_empty() {
+            let checks = candidates
+                .iter()
+                .filter_map(|(i, u, v)| {
+                    Some((
+                        u.column.clone(),
+                        SqlValue::from_json(input.fields[*i].kind, v)?,
+                    ))
+                })
+                .collect();
+            let plan = Plan::Taken { checks, except };
+            let taken = match self.db.row(&sql::build(resource, &plan)).await {
+                Ok(Some(row)) => db::bools(&row).unwrap_or_default(),
+                Ok(None) => Vec::new(),
+                Err(e) => return db_error(e),
+            };
+            for ((i, unique, _), taken) in candidates.iter().zip(taken) {
+                if taken {
+                    errors.push((*i, vec![unique.message.clone()]));
+                }
+            }
+        }
+        if errors.is_empty() {
+            // The conflicting row went away between the write and the check.
+            return ApiError::Invalid(vec![(
+                validate::NON_FIELD_ERRORS.to_owned(),
+                vec!["The write conflicted with another; please retry.".to_owned()],
+            )]);
+        }
+        errors.sort_by_key(|(i, _)| *i);
+        let named: FieldErrors = errors
+            .into_iter()
+            .map(|(i, m)| (input.fields[i].name.clone(), m))
+            .collect();
+        ApiError::Invalid(named)
+    }
+
+    fn represent(
+        &self,
+        call: &Call<'_>,
+        row: &sqlx::postgres::PgRow,
+        status: StatusCode,
+    ) -> Result<Response<Bytes>, ApiError> {
+        let object = Value::Object(db::decode(row, &call.resource.fields, 0).map_err(db_error)?);
+        self.check_output(call.resource, &object)?;
+        Ok(respond::json(
+            status,
+            &object,
+            call.render,
+            Some(&call.route.allow),
+        ))
+    }
+
+    fn check_output(&self, resource: &Resource, object: &Value) -> Result<(), ApiError> {
+        if self.spec.response_validation == ResponseValidation::Off {
+            return Ok(());
+        }
+        match validate::check_output(&resource.representation.validator, object) {
+            Ok(()) => Ok(()),
+            Err(problems) if self.spec.response_validation == ResponseValidation::Log => {
+                tracing::warn!(resource = %resource.name, "response violates its schema: {problems}");
+                Ok(())
+            }
+            Err(problems) => Err(ApiError::Internal(format!(
+                "response violates the schema of {}: {problems}",
+                resource.name
+            ))),
+        }
+    }
+
+    fn base_url(&self, request: &Request<Bytes>) -> String {
+        if let Some(url) = &self.spec.public_url {
+            return url.clone();
+        }
+        let host = request
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| request.uri().authority().map(|a| a.as_str()))
+            .unwrap_or("localhost");
+        format!("http://{host}")
+    }
+}
+
+fn db_error(e: DbError) -> ApiError {
+    match e {
+        DbError::Unavailable(cause) => ApiError::Unavailable(cause),
+        DbError::Unique => ApiError::Internal("unexpected unique violation".into()),
+        DbError::Other(cause) => ApiError::Internal(cause),
+    }
+}
+
+/// The key in the path, parsed like Python's `int()`; anything else is a 404.
+fn parse_key(key: Option<&str>) -> Result<i64, ApiError> {
+    key.and_then(query::python_int)
+        .filter(|k| *k > 0 && *k < i64::MAX)
+        .ok_or(ApiError::NotFound)
+}
+
+fn assignments(resource: &Resource, checked: &Checked) -> Vec<Assign> {
+    let Some(input) = &resource.input else {
+        return Vec::new();
+    };
+    checked
+        .values
+        .iter()
+        .filter_map(|(i, value)| {
+            let field = &input.fields[*i];
+            Some(Assign {
+                column: field.column.clone(),
+                kind: field.kind,
+                value: SqlValue::from_json(field.kind, value)?,
+            })
+        })
+        .collect()
+}
+
+fn redirect(request: &Request<Bytes>) -> Response<Bytes> {
+    let mut location = format!("{}/", request.uri().path());
+    if let Some(q) = request.uri().query() {
+        location.push('?');
+        location.push_str(q);
+    }
+    let status = if matches!(*request.method(), Method::GET | Method::HEAD) {
+        StatusCode::MOVED_PERMANENTLY
+    } else {
+        StatusCode::PERMANENT_REDIRECT
+    };
+    respond::redirect(status, &location)
+}
+
+/// DRF's `SimpleMetadata` for OPTIONS: names, media types, and the writable actions'
+/// fields, all derived from the schemas.
+fn metadata(route: &Route, resource: &Resource) -> Value {
+    let mut actions = Map::new();
+    for (method, action) in &route.methods {
+        if matches!(action, Action::Create | Action::Update) {
+            actions.insert(method.to_string(), Value::Object(field_info(resource)));
+        }
+    }
+    let mut out = json!({
+        "name": route.name,
+        "description": route.description,
+        "renders": ["application/json"],
+        "parses": body::PARSES,
+    });
+    if !actions.is_empty()
+        && let Some(map) = out.as_object_mut()
+    {
+        map.insert("actions".into(), Value::Object(actions));
+    }
+    out
+}
+
+fn field_info(resource: &Resource) -> Map<String, Value> {
+    let props = resource
+        .representation
+        .document
+        .get("properties")
+        .and_then(Value::as_object);
+    let input = resource.input.as_ref();
+    let mut out = Map::new();
+    for field in &resource.fields {
+        let shown = props.and_then(|p| p.get(&field.name));
+        let written = input.and_then(|i| i.fields.iter().find(|f| f.name == field.name));
+        let rule = |k: &str| {
+            written
+                .and_then(|w| w.keywords.get(k))
+                .or_else(|| shown.and_then(|s| s.get(k)))
+        };
+        let type_name = match field.kind {
+            Kind::Integer => "integer",
+            Kind::Number => "float",
+            Kind::Boolean => "boolean",
+            Kind::Timestamp => "datetime",
+            Kind::IdList => "field",
+            Kind::Text if rule("format").and_then(Value::as_str) == Some("email") => "email",
+            Kind::Text => "string",
+        };
+        let mut info = Map::new();
+        info.insert("type".into(), json!(type_name));
+        info.insert(
+            "required".into(),
+            json!(written.is_some_and(|w| w.required)),
+        );
+        info.insert("read_only".into(), json!(written.is_none()));
+        if let Some(title) = rule("title") {
+            info.insert("label".into(), title.clone());
+        }
+        if let Some(help) = rule("description") {
+            info.insert("help_text".into(), help.clone());
+        }
+        if let Some(min) = rule("minLength").filter(|m| m.as_u64() > Some(1)) {
+            info.insert("min_length".into(), min.clone());
+        }
+        if let Some(max) = rule("maxLength") {
+            info.insert("max_length".into(), max.clone());
+        }
+        out.insert(field.name.clone(), Value::Object(info));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_parse_like_python_and_the_rest_is_not_found() {
+        assert_eq!(parse_key(Some("007")).ok(), Some(7));
+        assert_eq!(parse_key(Some("+7")).ok(), Some(7));
+        for bad in ["0", "-1", "abc", "", "99999999999999999999"] {
+            assert!(
+                matches!(parse_key(Some(bad)), Err(ApiError::NotFound)),
+                "{bad}"
+            );
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! specgate: an API gateway whose behaviour is its contract.
+//!
+//! A request flows one way through the stages, each a module:
+//!
+//! ```text
+//! server ─▶ request (router, query, body) ─▶ validate ─▶ plan ─▶ sql ─▶ db ─▶ respond
+//!              ▲                                                              │
+//!              └────────── spec: routes.yaml + schemas/, compiled once ───────┘
+//! ```
+//!
+//! - [`spec`] loads and cross-checks `routes.yaml` and `schemas/` (the only YAML reader).
+//! - [`server`] accepts connections and reads bodies (the only hyper user).
+//! - [`gateway`] runs one request through the stages.
+//! - [`request`] matches routes and parses query strings and bodies.
+//! - [`validate`] checks bodies against schemas with DRF's field semantics.
+//! - [`plan`] and [`sql`] are pure: a typed plan, then SQL text with bound values.
+//! - [`db`] is the only module doing database IO.
+//! - [`respond`] and [`error`] render every answer.
+//!
+//! Nothing here names a resource, table, column or message of any particular API.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod gateway;
+pub mod plan;
+pub mod request;
+pub mod respond;
+pub mod server;
+pub mod spec;
+pub mod sql;
+pub mod validate;

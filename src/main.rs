@@ -1,0 +1,140 @@
+//! The `specgate` binary: `serve` (default), `check` and `migrate`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use specgate::config::{Command, Settings, USAGE};
+use specgate::db::Db;
+use specgate::gateway::Gateway;
+use specgate::server::{self, Limits};
+use specgate::spec;
+use sqlx::migrate::MigrateDatabase;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let settings = match Settings::parse(&args, &|k| std::env::var(k).ok()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("specgate: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("specgate: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("specgate: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(settings: Settings) -> Result<(), String> {
+    match settings.command {
+        Command::Check => check(&settings).await,
+        Command::Migrate => {
+            let spec = load(&settings)?;
+            let db = open(&settings).await?;
+            db.migrate(&spec.migrations).await
+        }
+        Command::Serve => serve(settings).await,
+    }
+}
+
+fn load(settings: &Settings) -> Result<spec::Spec, String> {
+    spec::load(&settings.spec).map_err(|problems| {
+        let lines: Vec<String> = problems
+            .iter()
+            .map(|p| format!("  {}", spec_path(settings, p)))
+            .collect();
+        format!(
+            "the spec in {} has problems:\n{}",
+            settings.spec.display(),
+            lines.join("\n")
+        )
+    })
+}
+
+fn spec_path(settings: &Settings, problem: &spec::Problem) -> String {
+    let mut p = problem.clone();
+    p.file = settings.spec.join(&p.file).display().to_string();
+    p.to_string()
+}
+
+/// Connects, creating the database first if it does not exist.
+async fn open(settings: &Settings) -> Result<Db, String> {
+    let url = &settings.database_url;
+    if !sqlx::Postgres::database_exists(url).await.unwrap_or(true) {
+        sqlx::Postgres::create_database(url)
+            .await
+            .map_err(|e| format!("cannot create the database: {e}"))?;
+    }
+    Db::connect(url, settings.max_connections)
+}
+
+async fn check(settings: &Settings) -> Result<(), String> {
+    let spec = load(settings)?;
+    let db = Db::connect(&settings.database_url, 1)?;
+    let checked =
+        tokio::time::timeout(std::time::Duration::from_secs(3), db.missing_columns(&spec)).await;
+    let checked =
+        checked.unwrap_or_else(|_| Err(specgate::db::DbError::Unavailable("timed out".into())));
+    match checked {
+        Ok(missing) if missing.is_empty() => {
+            println!("spec OK; every table and column exists in the database");
+            Ok(())
+        }
+        Ok(missing) => Err(format!(
+            "the database does not match the spec:\n  {}",
+            missing.join("\n  ")
+        )),
+        Err(e) => {
+            println!("spec OK; database not checked ({e:?})");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let spec = load(&settings)?;
+    let db = open(&settings).await?;
+    if settings.migrate {
+        db.migrate(&spec.migrations).await?;
+    }
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let gateway = Arc::new(Gateway::new(spec, db));
+    println!("specgate listening on http://{addr}");
+    tracing::info!(%addr, ready_ms = started.elapsed().as_millis() as u64, "listening");
+    server::serve(
+        listener,
+        gateway.clone(),
+        Limits::default(),
+        server::shutdown_signal(),
+    )
+    .await;
+    gateway.db().close().await;
+    Ok(())
+}

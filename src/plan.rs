@@ -1,0 +1,247 @@
+//! What a request asks the database to do, as a typed value: pure, no IO, no SQL text.
+//!
+//! The gateway turns a matched route, its key, query and validated body into a [`Plan`];
+//! `sql` turns the plan into a statement.
+
+use serde_json::Value;
+
+use crate::spec::Kind;
+
+/// A value bound to a statement parameter, typed so PostgreSQL never has to guess.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlValue {
+    /// bigint.
+    Int(Option<i64>),
+    /// double precision.
+    Float(Option<f64>),
+    /// boolean.
+    Bool(Option<bool>),
+    /// text (also timestamps, cast in SQL).
+    Text(Option<String>),
+    /// text[], for `__in`.
+    TextList(Vec<String>),
+    /// bigint[], for `__in` on integers.
+    IntList(Vec<i64>),
+}
+
+impl SqlValue {
+    /// Converts a validated JSON value for a field of `kind`; `None` if it does not fit.
+    pub fn from_json(kind: Kind, value: &Value) -> Option<SqlValue> {
+        Some(match (kind, value) {
+            (Kind::Integer, Value::Null) => SqlValue::Int(None),
+            (Kind::Integer, v) => SqlValue::Int(Some(v.as_i64()?)),
+            (Kind::Number, Value::Null) => SqlValue::Float(None),
+            (Kind::Number, v) => SqlValue::Float(Some(v.as_f64()?)),
+            (Kind::Boolean, Value::Null) => SqlValue::Bool(None),
+            (Kind::Boolean, v) => SqlValue::Bool(Some(v.as_bool()?)),
+            (Kind::Text | Kind::Timestamp, Value::Null) => SqlValue::Text(None),
+            (Kind::Text | Kind::Timestamp, v) => SqlValue::Text(Some(v.as_str()?.to_owned())),
+            (Kind::IdList, _) => return None,
+        })
+    }
+}
+
+/// One column set by a write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assign {
+    /// The quoted column.
+    pub column: String,
+    /// How the column is stored.
+    pub kind: Kind,
+    /// The new value.
+    pub value: SqlValue,
+}
+
+/// A comparison a filter makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// Equal.
+    Exact,
+    /// Equal ignoring case.
+    IExact,
+    /// Contains.
+    Contains,
+    /// Contains ignoring case.
+    IContains,
+    /// Starts with.
+    StartsWith,
+    /// Starts with, ignoring case.
+    IStartsWith,
+    /// Ends with.
+    EndsWith,
+    /// Ends with, ignoring case.
+    IEndsWith,
+    /// One of a list.
+    In,
+    /// Greater than.
+    Gt,
+    /// Greater than or equal.
+    Gte,
+    /// Less than.
+    Lt,
+    /// Less than or equal.
+    Lte,
+}
+
+impl Lookup {
+    /// The lookup's name in a query parameter.
+    pub fn name(self) -> &'static str {
+        match self {
+            Lookup::Exact => "exact",
+            Lookup::IExact => "iexact",
+            Lookup::Contains => "contains",
+            Lookup::IContains => "icontains",
+            Lookup::StartsWith => "startswith",
+            Lookup::IStartsWith => "istartswith",
+            Lookup::EndsWith => "endswith",
+            Lookup::IEndsWith => "iendswith",
+            Lookup::In => "in",
+            Lookup::Gt => "gt",
+            Lookup::Gte => "gte",
+            Lookup::Lt => "lt",
+            Lookup::Lte => "lte",
+        }
+    }
+
+    /// The lookup called `name` in a query parameter (`username__icontains`).
+    pub fn parse(name: &str) -> Option<Lookup> {
+        Some(match name {
+            "exact" => Lookup::Exact,
+            "iexact" => Lookup::IExact,
+            "contains" => Lookup::Contains,
+            "icontains" => Lookup::IContains,
+            "startswith" => Lookup::StartsWith,
+            "istartswith" => Lookup::IStartsWith,
+            "endswith" => Lookup::EndsWith,
+            "iendswith" => Lookup::IEndsWith,
+            "in" => Lookup::In,
+            "gt" => Lookup::Gt,
+            "gte" => Lookup::Gte,
+            "lt" => Lookup::Lt,
+            "lte" => Lookup::Lte,
+            _ => return None,
+        })
+    }
+}
+
+/// One `field__lookup=value` condition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter {
+    /// The quoted column.
+    pub column: String,
+    /// How the column is stored.
+    pub kind: Kind,
+    /// The comparison.
+    pub lookup: Lookup,
+    /// The value compared with.
+    pub value: SqlValue,
+}
+
+/// `?search=`: every term must appear, ignoring case, in at least one of the columns.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Search {
+    /// Quoted columns searched.
+    pub columns: Vec<String>,
+    /// The terms.
+    pub terms: Vec<String>,
+}
+
+/// The rows a request can see: its filters and search, on list and detail routes alike.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Scope {
+    /// All must hold.
+    pub filters: Vec<Filter>,
+    /// Must hold when present.
+    pub search: Option<Search>,
+}
+
+/// A database operation on one resource.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// A page of rows in scope, with the count of all of them.
+    List {
+        /// Which rows.
+        scope: Scope,
+        /// (quoted column, descending), the key last as a tie-breaker.
+        order: Vec<(String, bool)>,
+        /// Page size.
+        limit: i64,
+        /// Rows skipped.
+        offset: i64,
+    },
+    /// One row by key, if in scope.
+    Retrieve {
+        /// The key.
+        key: i64,
+        /// Which rows.
+        scope: Scope,
+    },
+    /// Whether a row with this key is in scope.
+    Exists {
+        /// The key.
+        key: i64,
+        /// Which rows.
+        scope: Scope,
+    },
+    /// Insert a row.
+    Create {
+        /// The columns given; the others take their defaults.
+        values: Vec<Assign>,
+    },
+    /// Change a row, if in scope.
+    Update {
+        /// The key.
+        key: i64,
+        /// Which rows.
+        scope: Scope,
+        /// The columns changed.
+        values: Vec<Assign>,
+    },
+    /// Delete a row, if in scope.
+    Destroy {
+        /// The key.
+        key: i64,
+        /// Which rows.
+        scope: Scope,
+    },
+    /// For each (column, value): whether another row already holds the value.
+    Taken {
+        /// Unique columns and candidate values.
+        checks: Vec<(String, SqlValue)>,
+        /// The row being updated, which does not count.
+        except: Option<i64>,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn json_values_convert_by_kind() {
+        assert_eq!(
+            SqlValue::from_json(Kind::Text, &json!("a")),
+            Some(SqlValue::Text(Some("a".into())))
+        );
+        assert_eq!(
+            SqlValue::from_json(Kind::Text, &json!(null)),
+            Some(SqlValue::Text(None))
+        );
+        assert_eq!(
+            SqlValue::from_json(Kind::Integer, &json!(3)),
+            Some(SqlValue::Int(Some(3)))
+        );
+        assert_eq!(SqlValue::from_json(Kind::Integer, &json!("3")), None);
+        assert_eq!(
+            SqlValue::from_json(Kind::Boolean, &json!(true)),
+            Some(SqlValue::Bool(Some(true)))
+        );
+    }
+
+    #[test]
+    fn lookups_parse_by_name() {
+        assert_eq!(Lookup::parse("istartswith"), Some(Lookup::IStartsWith));
+        assert_eq!(Lookup::parse("regex"), None);
+    }
+}

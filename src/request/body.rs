@@ -1,0 +1,101 @@
+//! Request bodies: the media type picks the parser (JSON, urlencoded or multipart form),
+//! and the result is one JSON value for validation. Errors use DRF's words.
+
+use serde_json::{Map, Value};
+
+use super::{form, json_error};
+use crate::error::ApiError;
+
+/// Media types the gateway reads, for OPTIONS and documents.
+pub const PARSES: [&str; 3] = [
+    "application/json",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+];
+
+/// Parses `body` according to `content_type` (the header as sent).
+///
+/// An empty body is an empty object whatever its type, as in DRF.
+pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Value, ApiError> {
+    if body.is_empty() {
+        return Ok(Value::Object(Map::new()));
+    }
+    let sent = content_type.unwrap_or_default();
+    let media = sent
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    match media.as_str() {
+        "application/json" => parse_json(body),
+        "application/x-www-form-urlencoded" => form::parse_urlencoded(body)
+            .map(Value::Object)
+            .map_err(|e| ApiError::Parse(e.to_string())),
+        "multipart/form-data" => form::parse_multipart(sent, body)
+            .map(Value::Object)
+            .map_err(|e| ApiError::Parse(e.to_string())),
+        _ => Err(ApiError::UnsupportedMediaType(sent.to_owned())),
+    }
+}
+
+fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        let detail =
+            json_error::python_json_error(body).unwrap_or_else(|| python_accepted(body, &e));
+        ApiError::Parse(format!("JSON parse error - {detail}"))
+    })
+}
+
+/// Python accepts some documents serde does not; say what DRF would have said of them.
+fn python_accepted(body: &[u8], error: &serde_json::Error) -> String {
+    let text = String::from_utf8_lossy(body);
+    if ["NaN", "Infinity"].iter().any(|c| text.contains(c)) {
+        "Out of range float values are not permitted.".to_owned()
+    } else {
+        error.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_types_pick_the_parser() {
+        let json = parse(Some("Application/JSON; charset=utf-8"), br#"{"a":1,"a":2}"#);
+        assert_eq!(json.ok(), Some(serde_json::json!({"a": 2})));
+        let form = parse(Some("application/x-www-form-urlencoded"), b"a=1&b=");
+        assert_eq!(form.ok(), Some(serde_json::json!({"a": "1", "b": ""})));
+        assert_eq!(parse(None, b"").ok(), Some(serde_json::json!({})));
+    }
+
+    #[test]
+    fn other_media_types_are_refused_with_the_type_as_sent() {
+        match parse(Some("text/plain"), b"x") {
+            Err(ApiError::UnsupportedMediaType(t)) => assert_eq!(t, "text/plain"),
+            other => panic!("unexpected {other:?}"),
+        }
+        match parse(None, b"x") {
+            Err(ApiError::UnsupportedMediaType(t)) => assert_eq!(t, ""),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn broken_json_gets_pythons_message() {
+        match parse(Some("application/json"), b"{\"a\": }") {
+            Err(ApiError::Parse(d)) => {
+                assert!(d.starts_with("JSON parse error - Expecting value"), "{d}")
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        match parse(Some("application/json"), b"[NaN]") {
+            Err(ApiError::Parse(d)) => assert_eq!(
+                d,
+                "JSON parse error - Out of range float values are not permitted."
+            ),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! The query string: decoded pairs (last value wins), DRF's lenient `limit`/`offset`
+//! parsing, and the `next`/`previous` links with their parameters re-encoded the way
+//! Python's `urlencode` does.
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+/// The decoded query parameters, in the order sent.
+#[derive(Debug, Default, Clone)]
+pub struct Query {
+    pairs: Vec<(String, String)>,
+}
+
+impl Query {
+    /// Decodes a raw query string (`+` is a space; blank values kept).
+    pub fn parse(raw: Option<&str>) -> Query {
+        let pairs = raw
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+        Query { pairs }
+    }
+
+    /// The last value given for `name`, as Django's `QueryDict[name]`.
+    pub fn last(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every parameter name, once each, in first-seen order.
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for (k, _) in &self.pairs {
+            if !names.contains(&k.as_str()) {
+                names.push(k);
+            }
+        }
+        names
+    }
+
+    /// This query with `name` set to `value` (or removed), re-encoded: names sorted, repeated
+    /// values kept in order, form-encoded like Python's `urlencode(..., doseq=True)`.
+    pub fn with(&self, changes: &[(&str, Option<String>)]) -> String {
+        let mut names: Vec<&str> = self.names();
+        for (name, _) in changes {
+            if !names.contains(name) {
+                names.push(name);
+            }
+        }
+        names.sort_unstable();
+        let mut out = Vec::new();
+        for name in names {
+            let values: Vec<&str> = match changes.iter().find(|(n, _)| *n == name) {
+                Some((_, Some(value))) => vec![value.as_str()],
+                Some((_, None)) => continue,
+                None => self
+                    .pairs
+                    .iter()
+                    .filter(|(k, _)| k == name)
+                    .map(|(_, v)| v.as_str())
+                    .collect(),
+            };
+            for value in values {
+                out.push(format!("{}={}", quote_plus(name), quote_plus(value)));
+            }
+        }
+        out.join("&")
+    }
+}
+
+/// Characters Python's `quote_plus` leaves alone: letters, digits and `_.-~`.
+const QUOTE_PLUS: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'-')
+    .remove(b'~')
+    .remove(b' ');
+
+fn quote_plus(text: &str) -> String {
+    utf8_percent_encode(text, QUOTE_PLUS)
+        .to_string()
+        .replace(' ', "+")
+}
+
+/// Parses an integer the way Python's `int()` does for text: surrounding whitespace, an
+/// optional sign, digits with single underscores between them. Saturates beyond `i64`.
+pub fn python_int(text: &str) -> Option<i64> {
+    let t = text.trim_matches(char::is_whitespace);
+    let (negative, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+    {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for c in digits.chars().filter(|c| *c != '_') {
+        let d = i64::from(c.to_digit(10)?);
+        value = value.saturating_mul(10).saturating_add(d);
+    }
+    Some(if negative { -value } else { value })
+}
+
+/// DRF's `limit`: a positive integer, else the default; capped by the maximum.
+pub fn limit(query: &Query, name: &str, default: u64, max: Option<u64>) -> i64 {
+    let default = i64::try_from(default).unwrap_or(i64::MAX);
+    let wanted = query
+        .last(name)
+        .and_then(python_int)
+        .filter(|n| *n > 0)
+        .unwrap_or(default);
+    match max.and_then(|m| i64::try_from(m).ok()) {
+        Some(max) => wanted.min(max),
+        None => wanted,
+    }
+}
+
+/// DRF's `offset`: a non-negative integer, else 0.
+pub fn offset(query: &Query, name: &str) -> i64 {
+    query
+        .last(name)
+        .and_then(python_int)
+        .filter(|n| *n >= 0)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_int_is_lenient_like_python() {
+        assert_eq!(python_int(" +2 "), Some(2));
+        assert_eq!(python_int("007"), Some(7));
+        assert_eq!(python_int("1_000"), Some(1000));
+        assert_eq!(python_int("-3"), Some(-3));
+        assert_eq!(python_int("1__0"), None);
+        assert_eq!(python_int("_1"), None);
+        assert_eq!(python_int("1.5"), None);
+        assert_eq!(python_int(""), None);
+        assert_eq!(python_int("99999999999999999999999"), Some(i64::MAX));
+    }
+
+    #[test]
+    fn limit_and_offset_fall_back_like_drf() {
+        let q = |s: &str| Query::parse(Some(s));
+        assert_eq!(limit(&q("limit=0"), "limit", 10, None), 10);
+        assert_eq!(limit(&q("limit=-1"), "limit", 10, None), 10);
+        assert_eq!(limit(&q("limit="), "limit", 10, None), 10);
+        assert_eq!(limit(&q("limit=x"), "limit", 10, None), 10);
+        assert_eq!(limit(&q("limit=+2"), "limit", 10, None), 2);
+        assert_eq!(limit(&q("limit=500"), "limit", 10, Some(100)), 100);
+        assert_eq!(limit(&q("limit=3&limit=4"), "limit", 10, None), 4);
+        assert_eq!(offset(&q("offset=-5"), "offset"), 0);
+        assert_eq!(offset(&q("offset=%2012%20"), "offset"), 12);
+    }
+
+    #[test]
+    fn links_sort_and_encode_like_python() {
+        let q = Query::parse(Some("search=a%20b&email=x%40y&limit=2&tag=1&tag=2"));
+        assert_eq!(
+            q.with(&[("limit", Some("2".into())), ("offset", Some("4".into()))]),
+            "email=x%40y&limit=2&offset=4&search=a+b&tag=1&tag=2"
+        );
+        assert_eq!(
+            q.with(&[("offset", None)]),
+            "email=x%40y&limit=2&search=a+b&tag=1&tag=2"
+        );
+        assert_eq!(Query::parse(Some("a=~*'")).with(&[]), "a=~%2A%27");
+    }
+}

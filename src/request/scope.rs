@@ -1,0 +1,212 @@
+//! The list grammar of the query string: `field__lookup=value` filters, `search` and
+//! `ordering`, as django-filter, DRF's `SearchFilter` and `OrderingFilter` read them. The
+//! result scopes list and detail routes alike.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+
+use super::query::{Query, python_int};
+use crate::error::ApiError;
+use crate::plan::{Filter, Lookup, Scope, Search, SqlValue};
+use crate::spec::{FilterField, Kind, Resource};
+
+/// The filters and search the query asks for; a bad filter value is a 400 keyed by the
+/// parameter's name.
+pub fn scope(resource: &Resource, query: &Query) -> Result<Scope, ApiError> {
+    let mut filters = Vec::new();
+    let mut errors = Vec::new();
+    for field in &resource.filters {
+        for &lookup in &field.lookups {
+            for param in param_names(&field.name, lookup) {
+                let Some(raw) = query.last(&param) else {
+                    continue;
+                };
+                match filter(resource, field, lookup, raw) {
+                    Ok(Some(f)) => filters.push(f),
+                    Ok(None) => {}
+                    Err(message) => errors.push((param, vec![message])),
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+    Ok(Scope {
+        filters,
+        search: search(resource, query),
+    })
+}
+
+/// `name__lookup`, and the bare `name` for `exact`.
+fn param_names(name: &str, lookup: Lookup) -> Vec<String> {
+    let mut names = vec![format!("{name}__{}", lookup.name())];
+    if lookup == Lookup::Exact {
+        names.push(name.to_owned());
+    }
+    names
+}
+
+fn message(resource: &Resource, key: &str) -> String {
+    resource
+        .filter_messages
+        .get(key)
+        .cloned()
+        .unwrap_or_else(|| match key {
+            "nul" => "Null characters are not allowed.".to_owned(),
+            _ => "Enter a valid value.".to_owned(),
+        })
+}
+
+/// One filter, or `None` when the value is empty (no filter).
+fn filter(
+    resource: &Resource,
+    field: &FilterField,
+    lookup: Lookup,
+    raw: &str,
+) -> Result<Option<Filter>, String> {
+    if raw.contains('\0') {
+        return Err(message(resource, "nul"));
+    }
+    let value = raw.trim_matches(char::is_whitespace);
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let invalid = || message(resource, "invalid");
+    let value = match lookup {
+        Lookup::In => {
+            let items: Vec<&str> = value
+                .split(',')
+                .map(|i| i.trim_matches(char::is_whitespace))
+                .filter(|i| !i.is_empty())
+                .collect();
+            if items.is_empty() {
+                return Ok(None);
+            }
+            match field.kind {
+                Kind::Integer => SqlValue::IntList(
+                    items
+                        .iter()
+                        .map(|i| python_int(i).ok_or_else(invalid))
+                        .collect::<Result<_, _>>()?,
+                ),
+                _ => SqlValue::TextList(
+                    items
+                        .into_iter()
+                        .map(|i| typed_text(field.kind, i).ok_or_else(invalid))
+                        .collect::<Result<_, _>>()?,
+                ),
+            }
+        }
+        Lookup::Contains
+        | Lookup::IContains
+        | Lookup::StartsWith
+        | Lookup::IStartsWith
+        | Lookup::EndsWith
+        | Lookup::IEndsWith => SqlValue::Text(Some(value.to_owned())),
+        _ => match field.kind {
+            Kind::Integer => SqlValue::Int(Some(python_int(value).ok_or_else(invalid)?)),
+            Kind::Number => SqlValue::Float(Some(
+                value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite())
+                    .ok_or_else(invalid)?,
+            )),
+            Kind::Boolean => SqlValue::Bool(Some(boolean(value).ok_or_else(invalid)?)),
+            kind => SqlValue::Text(Some(typed_text(kind, value).ok_or_else(invalid)?)),
+        },
+    };
+    Ok(Some(Filter {
+        column: field.column.clone(),
+        kind: field.kind,
+        lookup,
+        value,
+    }))
+}
+
+/// Text for a text comparison; for timestamps, only text that reads as one.
+fn typed_text(kind: Kind, value: &str) -> Option<String> {
+    if kind == Kind::Timestamp && !is_timestamp(value) {
+        return None;
+    }
+    Some(value.to_owned())
+}
+
+fn is_timestamp(value: &str) -> bool {
+    DateTime::parse_from_rfc3339(value).is_ok()
+        || NaiveDateTime::parse_from_str(value, "%Y-%m-%d %H:%M:%S%.f").is_ok()
+        || NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.f").is_ok()
+        || NaiveDate::parse_from_str(value, "%Y-%m-%d").is_ok()
+}
+
+fn boolean(value: &str) -> Option<bool> {
+    match value {
+        "true" | "True" | "1" => Some(true),
+        "false" | "False" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// DRF's `SearchFilter` terms: NULs dropped, commas are spaces, split on whitespace.
+fn search(resource: &Resource, query: &Query) -> Option<Search> {
+    if resource.search.is_empty() {
+        return None;
+    }
+    let raw = query.last("search")?.replace('\0', "").replace(',', " ");
+    let terms: Vec<String> = raw.split_whitespace().map(str::to_owned).collect();
+    (!terms.is_empty()).then(|| Search {
+        columns: resource.search.clone(),
+        terms,
+    })
+}
+
+/// `?ordering=a,-b` over the allowed fields (unknown names ignored), else the default; the
+/// key always comes last to make pages stable.
+pub fn ordering(resource: &Resource, query: &Query) -> Vec<(String, bool)> {
+    let mut order: Vec<(String, bool)> = query
+        .last("ordering")
+        .map(|raw| {
+            raw.split(',')
+                .filter_map(|term| {
+                    let term = term.trim_matches(char::is_whitespace);
+                    let (name, desc) = term.strip_prefix('-').map_or((term, false), |n| (n, true));
+                    resource
+                        .ordering
+                        .iter()
+                        .find(|(n, _)| n == name)
+                        .map(|(_, column)| (column.clone(), desc))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if order.is_empty() {
+        order = resource.default_ordering.clone();
+    }
+    if !order.iter().any(|(c, _)| *c == resource.key) {
+        order.push((resource.key.clone(), false));
+    }
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_is_also_the_bare_name() {
+        assert_eq!(
+            param_names("email", Lookup::Exact),
+            ["email__exact", "email"]
+        );
+        assert_eq!(param_names("email", Lookup::In), ["email__in"]);
+    }
+
+    #[test]
+    fn timestamps_and_booleans_parse() {
+        assert!(is_timestamp("2025-11-06T08:00:00Z"));
+        assert!(is_timestamp("2025-11-06"));
+        assert!(!is_timestamp("yesterday"));
+        assert_eq!(boolean("True"), Some(true));
+        assert_eq!(boolean("maybe"), None);
+    }
+}

@@ -1,0 +1,218 @@
+//! Turning results into HTTP responses: content negotiation (`Accept`), JSON rendering the
+//! way DRF's `JSONRenderer` writes it, and the headers every response carries. Every answer,
+//! error or not, leaves through here.
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{Response, StatusCode};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::ApiError;
+
+/// How the client wants JSON written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Render {
+    /// `Accept: application/json; indent=N` pretty-prints with N spaces (0..=8).
+    pub indent: Option<usize>,
+}
+
+/// Picks the representation from `Accept`, as DRF does: the most specific media ranges
+/// first; JSON is the only representation, so a header that excludes it is a 406.
+pub fn negotiate(accept: Option<&str>) -> Result<Render, ApiError> {
+    let accept = accept
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .unwrap_or("*/*");
+    let mut best: Option<(u8, Render)> = None;
+    for range in accept.split(',') {
+        let mut parts = range.split(';').map(str::trim);
+        let media = parts.next().unwrap_or_default().to_ascii_lowercase();
+        let params: Vec<(String, String)> = parts
+            .filter_map(|p| p.split_once('='))
+            .map(|(k, v)| {
+                (
+                    k.trim().to_ascii_lowercase(),
+                    v.trim().trim_matches('"').to_owned(),
+                )
+            })
+            .filter(|(k, _)| k != "q")
+            .collect();
+        let precedence = match media.as_str() {
+            "application/json" if !params.is_empty() => 3,
+            "application/json" => 2,
+            "application/*" => 1,
+            "*/*" => 0,
+            _ => continue,
+        };
+        let indent = params
+            .iter()
+            .find(|(k, _)| k == "indent")
+            .and_then(|(_, v)| v.parse::<i64>().ok())
+            .map(|n| n.clamp(0, 8) as usize);
+        let render = Render {
+            indent: if precedence >= 2 { indent } else { None },
+        };
+        if best.is_none_or(|(p, _)| precedence > p) {
+            best = Some((precedence, render));
+        }
+    }
+    best.map(|(_, r)| r).ok_or(ApiError::NotAcceptable)
+}
+
+/// Writes `value` as DRF would: compact, or indented with `indent` spaces and `": "`;
+/// non-ASCII kept, U+2028 and U+2029 escaped.
+pub fn to_json(value: &impl Serialize, render: Render) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    let written = match render.indent {
+        None => serde_json::to_writer(&mut out, value),
+        Some(n) => {
+            let indent = vec![b' '; n];
+            let formatter = serde_json::ser::PrettyFormatter::with_indent(&indent);
+            let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
+            value.serialize(&mut ser)
+        }
+    };
+    if written.is_err() {
+        return b"null".to_vec();
+    }
+    escape_line_separators(out)
+}
+
+fn escape_line_separators(out: Vec<u8>) -> Vec<u8> {
+    const LS: &[u8] = "\u{2028}".as_bytes();
+    const PS: &[u8] = "\u{2029}".as_bytes();
+    if !out.windows(3).any(|w| w == LS || w == PS) {
+        return out;
+    }
+    let text = String::from_utf8_lossy(&out);
+    text.replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029")
+        .into_bytes()
+}
+
+/// Headers every response carries.
+fn base(status: StatusCode, allow: Option<&str>) -> http::response::Builder {
+    let mut builder = Response::builder()
+        .status(status)
+        .header(header::VARY, "Accept")
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .header(header::X_FRAME_OPTIONS, "DENY")
+        .header(header::REFERRER_POLICY, "same-origin")
+        .header("cross-origin-opener-policy", "same-origin");
+    if let Some(allow) = allow.and_then(|a| HeaderValue::from_str(a).ok()) {
+        builder = builder.header(header::ALLOW, allow);
+    }
+    builder
+}
+
+fn build(builder: http::response::Builder, body: Bytes) -> Response<Bytes> {
+    builder.body(body).unwrap_or_else(|_| {
+        let mut fallback = Response::new(Bytes::new());
+        *fallback.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        fallback
+    })
+}
+
+/// A JSON response.
+pub fn json(
+    status: StatusCode,
+    value: &Value,
+    render: Render,
+    allow: Option<&str>,
+) -> Response<Bytes> {
+    let body = to_json(value, render);
+    json_bytes(status, body.into(), allow)
+}
+
+/// A response whose JSON body is already written.
+pub fn json_bytes(status: StatusCode, body: Bytes, allow: Option<&str>) -> Response<Bytes> {
+    let builder = base(status, allow).header(header::CONTENT_TYPE, "application/json");
+    build(builder, body)
+}
+
+/// The response for an error.
+pub fn error(err: &ApiError, render: Render, allow: Option<&str>) -> Response<Bytes> {
+    let mut response = json(err.status(), &err.body(), render, allow);
+    if matches!(err, ApiError::Unavailable(_)) {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
+    response
+}
+
+/// 204: no body, no Content-Type.
+pub fn no_content(allow: Option<&str>) -> Response<Bytes> {
+    build(base(StatusCode::NO_CONTENT, allow), Bytes::new())
+}
+
+/// A redirect to `location` (301 or 308), with an empty body.
+pub fn redirect(status: StatusCode, location: &str) -> Response<Bytes> {
+    let mut builder = base(status, None);
+    if let Ok(value) = HeaderValue::from_str(location) {
+        builder = builder.header(header::LOCATION, value);
+    }
+    build(
+        builder.header(header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        Bytes::new(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn accept_picks_json_or_refuses() {
+        assert_eq!(negotiate(None).ok(), Some(Render::default()));
+        assert_eq!(
+            negotiate(Some("application/json; indent=4")).ok(),
+            Some(Render { indent: Some(4) })
+        );
+        assert_eq!(
+            negotiate(Some("text/html, application/json;indent=2")).ok(),
+            Some(Render { indent: Some(2) })
+        );
+        assert_eq!(
+            negotiate(Some("application/json; indent=99")).ok(),
+            Some(Render { indent: Some(8) })
+        );
+        assert_eq!(
+            negotiate(Some("application/*")).ok(),
+            Some(Render::default())
+        );
+        assert!(matches!(
+            negotiate(Some("application/xml")),
+            Err(ApiError::NotAcceptable)
+        ));
+    }
+
+    #[test]
+    fn json_is_written_like_drf() {
+        let value = json!({"a": [1, 2], "b": "é\u{2028}", "c": {}});
+        assert_eq!(
+            String::from_utf8(to_json(&value, Render::default())).unwrap_or_default(),
+            "{\"a\":[1,2],\"b\":\"é\\u2028\",\"c\":{}}"
+        );
+        let pretty = String::from_utf8(to_json(&json!({"a": [1]}), Render { indent: Some(4) }))
+            .unwrap_or_default();
+        assert_eq!(pretty, "{\n    \"a\": [\n        1\n    ]\n}");
+    }
+
+    #[test]
+    fn every_response_carries_the_security_headers() {
+        let response = no_content(Some("GET, OPTIONS"));
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        assert!(response.headers().get(header::CONTENT_TYPE).is_none());
+        assert_eq!(response.headers()[header::X_FRAME_OPTIONS], "DENY");
+        assert_eq!(response.headers()[header::ALLOW], "GET, OPTIONS");
+        let err = error(
+            &ApiError::Unavailable("down".into()),
+            Render::default(),
+            None,
+        );
+        assert_eq!(err.headers()[header::RETRY_AFTER], "5");
+    }
+}

@@ -1,0 +1,125 @@
+//! The route table's file format, exactly as people write it in `routes.yaml`.
+//!
+//! These types only describe the text: every unknown key is rejected here, and every
+//! reference between them (a route's resource, a field's column, a schema file) is checked
+//! later, in [`super::compile`].
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// The whole `routes.yaml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteTable {
+    /// Gateway-wide settings.
+    #[serde(default)]
+    pub settings: SettingsDef,
+    /// Resources by name: a table and its representation.
+    pub resources: BTreeMap<String, ResourceDef>,
+    /// The routes, matched in order.
+    pub routes: Vec<RouteDef>,
+}
+
+/// Settings that belong with the contract rather than with one deployment.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsDef {
+    /// What a response that violates its schema does: `enforce` (500), `log` or `off`.
+    #[serde(default)]
+    pub response_validation: ResponseValidation,
+    /// Scheme and host used for absolute links (`next`, `previous`) instead of the request's.
+    pub public_url: Option<String>,
+}
+
+/// How strictly response bodies are checked against their schemas.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResponseValidation {
+    /// A violation is logged and answered with a 500.
+    #[default]
+    Enforce,
+    /// A violation is logged; the response goes out unchanged.
+    Log,
+    /// Responses are not checked.
+    Off,
+}
+
+/// One resource: a table, its representation and what clients may do with it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceDef {
+    /// The table's name.
+    pub table: String,
+    /// The integer primary-key column; detail routes look rows up by it.
+    #[serde(default = "default_key")]
+    pub key: String,
+    /// Schema file (under `schemas/`) of one object as responses show it.
+    pub representation: String,
+    /// Schema file of what clients send on create and update.
+    pub input: Option<String>,
+    /// Properties that are not columns of the table but lists of related ids.
+    #[serde(default)]
+    pub relations: BTreeMap<String, RelationDef>,
+    /// Unique fields and the message a duplicate gets.
+    #[serde(default)]
+    pub unique: BTreeMap<String, String>,
+    /// Fields that `?search=` looks into.
+    #[serde(default)]
+    pub search: Vec<String>,
+    /// Filterable fields and their lookups (`exact`, `icontains`, ...).
+    #[serde(default)]
+    pub filters: BTreeMap<String, Vec<String>>,
+    /// Messages for bad filter values, keyed `nul` (a NUL character) and `invalid` (a value
+    /// that does not parse as the field's type).
+    #[serde(default)]
+    pub filter_messages: BTreeMap<String, String>,
+    /// Fields a client may order by with `?ordering=`.
+    #[serde(default)]
+    pub ordering: Vec<String>,
+    /// Order when the client asks for none (`-field` for descending); the key breaks ties.
+    #[serde(default)]
+    pub default_ordering: Vec<String>,
+    /// Default page size of the list.
+    #[serde(default = "default_page_size")]
+    pub page_size: u64,
+    /// Largest `limit` a client may ask for.
+    pub max_page_size: Option<u64>,
+}
+
+fn default_key() -> String {
+    "id".to_owned()
+}
+
+fn default_page_size() -> u64 {
+    10
+}
+
+/// A many-to-many relation rendered as the ascending list of related ids.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelationDef {
+    /// The join table.
+    pub through: String,
+    /// Its column pointing at this resource's key.
+    pub source: String,
+    /// Its column holding the related id.
+    pub target: String,
+}
+
+/// One path and the actions its methods run.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteDef {
+    /// Path template, e.g. `/api/things/{id}/`; a `{param}` segment is the resource's key.
+    pub path: String,
+    /// Name of the resource the actions work on.
+    pub resource: String,
+    /// Human name, shown by OPTIONS.
+    pub name: Option<String>,
+    /// Description, shown by OPTIONS.
+    #[serde(default)]
+    pub description: String,
+    /// HTTP method → action (`list`, `create`, `retrieve`, `update`, `partial_update`, `destroy`).
+    pub methods: BTreeMap<String, String>,
+}

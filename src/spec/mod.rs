@@ -1,0 +1,777 @@
+//! The compiled contract: `routes.yaml` and `schemas/`, loaded, cross-checked and compiled
+//! once into an immutable [`Spec`] that every request reads.
+//!
+//! This is the only module that knows YAML. Everything a request needs (route matcher,
+//! validators, quoted identifiers, messages) is prepared here, so the request path does no
+//! parsing of configuration and compiles no schema.
+
+mod format;
+mod locate;
+mod schema;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use http::Method;
+
+use crate::plan::Lookup;
+
+pub use format::ResponseValidation;
+pub use schema::{InputField, InputSchema, Kind};
+
+use format::{ResourceDef, RouteDef, RouteTable};
+use locate::Step;
+
+/// A problem with the spec files, with the place it was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The file, relative to the spec folder.
+    pub file: String,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: {}", self.file, line, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+/// Everything the gateway serves, compiled.
+pub struct Spec {
+    /// Routes in the order they are matched.
+    pub routes: Vec<Route>,
+    /// Resources, referenced by index from routes.
+    pub resources: Vec<Resource>,
+    /// What a response that violates its schema does.
+    pub response_validation: ResponseValidation,
+    /// Base URL for absolute links, instead of the request's scheme and host.
+    pub public_url: Option<String>,
+    /// The folder holding `migrations/`.
+    pub migrations: PathBuf,
+}
+
+/// What a method on a route does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// A page of the collection.
+    List,
+    /// Insert one row from the body.
+    Create,
+    /// One row by key.
+    Retrieve,
+    /// Replace the writable fields of one row (required fields required).
+    Update,
+    /// Change the given fields of one row.
+    PartialUpdate,
+    /// Delete one row.
+    Destroy,
+}
+
+impl Action {
+    fn parse(name: &str) -> Option<Action> {
+        Some(match name {
+            "list" => Action::List,
+            "create" => Action::Create,
+            "retrieve" => Action::Retrieve,
+            "update" => Action::Update,
+            "partial_update" => Action::PartialUpdate,
+            "destroy" => Action::Destroy,
+            _ => return None,
+        })
+    }
+
+    /// Whether the action addresses one row through the path's key.
+    pub fn is_detail(self) -> bool {
+        !matches!(self, Action::List | Action::Create)
+    }
+
+    /// Whether the action reads a request body.
+    pub fn takes_body(self) -> bool {
+        matches!(
+            self,
+            Action::Create | Action::Update | Action::PartialUpdate
+        )
+    }
+}
+
+/// One segment of a path template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segment {
+    /// Must equal this text.
+    Literal(String),
+    /// Captures the resource's key.
+    Key,
+}
+
+/// A compiled route.
+pub struct Route {
+    /// The template as written, for logs and documents.
+    pub template: String,
+    /// The template split on `/` (the leading empty segment dropped).
+    pub segments: Vec<Segment>,
+    /// Index into [`Spec::resources`].
+    pub resource: usize,
+    /// Name shown by OPTIONS.
+    pub name: String,
+    /// Description shown by OPTIONS.
+    pub description: String,
+    /// Methods and their actions, in the canonical order of the `Allow` header.
+    pub methods: Vec<(Method, Action)>,
+    /// The `Allow` header: the methods, then HEAD when GET is served, then OPTIONS.
+    pub allow: String,
+}
+
+impl Route {
+    /// The action bound to `method`; HEAD runs GET's.
+    pub fn action(&self, method: &Method) -> Option<Action> {
+        let wanted = if method == Method::HEAD {
+            &Method::GET
+        } else {
+            method
+        };
+        self.methods
+            .iter()
+            .find(|(m, _)| m == wanted)
+            .map(|(_, a)| *a)
+    }
+}
+
+/// Where a representation field's value comes from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A column of the resource's table (quoted identifier).
+    Column(String),
+    /// Ids from a join table (quoted identifiers).
+    Relation {
+        /// The join table.
+        through: String,
+        /// Its column holding this resource's key.
+        source: String,
+        /// Its column holding the related id.
+        target: String,
+    },
+}
+
+/// One field of a representation, in response order.
+#[derive(Debug, Clone)]
+pub struct Field {
+    /// The JSON key.
+    pub name: String,
+    /// How the value is stored and rendered.
+    pub kind: Kind,
+    /// Whether `null` is a possible value.
+    pub nullable: bool,
+    /// Where the value comes from.
+    pub source: Source,
+}
+
+/// A field a unique constraint covers, with the message a duplicate gets.
+#[derive(Debug, Clone)]
+pub struct Unique {
+    /// The JSON key.
+    pub field: String,
+    /// The quoted column.
+    pub column: String,
+    /// The message, e.g. "thing with this code already exists.".
+    pub message: String,
+}
+
+/// A field clients may filter on, with the lookups allowed.
+#[derive(Debug, Clone)]
+pub struct FilterField {
+    /// The JSON key, which is the parameter's prefix.
+    pub name: String,
+    /// The quoted column.
+    pub column: String,
+    /// How the column is stored (values are parsed accordingly).
+    pub kind: Kind,
+    /// Lookups allowed.
+    pub lookups: Vec<Lookup>,
+}
+
+/// A compiled resource.
+pub struct Resource {
+    /// Its name in `routes.yaml`.
+    pub name: String,
+    /// The quoted table.
+    pub table: String,
+    /// The quoted key column.
+    pub key: String,
+    /// Index of the key in [`Resource::fields`].
+    pub key_field: usize,
+    /// The representation's fields, in response order.
+    pub fields: Vec<Field>,
+    /// The representation's schema, for response validation and documents.
+    pub representation: schema::Compiled,
+    /// What clients may write, when the resource accepts writes.
+    pub input: Option<InputSchema>,
+    /// Unique fields, in input order.
+    pub unique: Vec<Unique>,
+    /// Columns `?search=` looks into (quoted).
+    pub search: Vec<String>,
+    /// Filterable fields and their lookups.
+    pub filters: Vec<FilterField>,
+    /// Messages for bad filter values (`nul`, `invalid`).
+    pub filter_messages: BTreeMap<String, String>,
+    /// Fields `?ordering=` accepts: (name, quoted column).
+    pub ordering: Vec<(String, String)>,
+    /// Default page size.
+    pub page_size: u64,
+    /// Largest page a client may ask for.
+    pub max_page_size: Option<u64>,
+    /// The order when none is asked for: (quoted column, descending).
+    pub default_ordering: Vec<(String, bool)>,
+}
+
+impl Resource {
+    /// The representation field called `name`.
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+}
+
+/// Quotes an identifier for SQL. Identifiers come only from the spec, never from requests.
+pub fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+/// Collects problems with their locations in one file.
+struct Report<'a> {
+    file: &'a str,
+    text: &'a str,
+    problems: Vec<Problem>,
+}
+
+impl Report<'_> {
+    fn at(&mut self, path: &[Step<'_>], message: impl Into<String>) {
+        let line = locate::line_of(self.text, path);
+        self.problems.push(Problem {
+            file: self.file.to_owned(),
+            line,
+            message: message.into(),
+        });
+    }
+}
+
+/// Loads and compiles the spec in `dir`: `routes.yaml`, `schemas/`, `migrations/`.
+pub fn load(dir: &Path) -> Result<Spec, Vec<Problem>> {
+    let file = "routes.yaml";
+    let text = std::fs::read_to_string(dir.join(file)).map_err(|e| {
+        vec![Problem {
+            file: file.into(),
+            line: None,
+            message: format!("cannot read: {e}"),
+        }]
+    })?;
+    let table: RouteTable = serde_yaml::from_str(&text).map_err(|e| {
+        let line = e.location().map(|l| l.line());
+        vec![Problem {
+            file: file.into(),
+            line,
+            message: e.to_string(),
+        }]
+    })?;
+    let mut report = Report {
+        file,
+        text: &text,
+        problems: Vec::new(),
+    };
+    let schemas = dir.join("schemas");
+    let mut resources = Vec::new();
+    let mut index = HashMap::new();
+    for (name, def) in &table.resources {
+        match compile_resource(name, def, &schemas, &mut report) {
+            Some(resource) => {
+                index.insert(name.clone(), resources.len());
+                resources.push(resource);
+            }
+            None => continue,
+        }
+    }
+    let mut routes = Vec::new();
+    for (i, def) in table.routes.iter().enumerate() {
+        if let Some(route) = compile_route(i, def, &index, &table.resources, &mut report) {
+            routes.push(route);
+        }
+    }
+    if let Some(url) = &table.settings.public_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        report.at(
+            &[Step::Key("settings"), Step::Key("public_url")],
+            "public_url must start with http:// or https://",
+        );
+    }
+    if !report.problems.is_empty() {
+        return Err(report.problems);
+    }
+    Ok(Spec {
+        routes,
+        resources,
+        response_validation: table.settings.response_validation,
+        public_url: table
+            .settings
+            .public_url
+            .map(|u| u.trim_end_matches('/').to_owned()),
+        migrations: dir.join("migrations"),
+    })
+}
+
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.len() <= 63
+}
+
+fn check_identifier(report: &mut Report<'_>, path: &[Step<'_>], name: &str) {
+    if !is_identifier(name) {
+        report.at(
+            path,
+            format!("{name:?} is not a plain SQL identifier (letters, digits, _; at most 63)"),
+        );
+    }
+}
+
+fn compile_resource(
+    name: &str,
+    def: &ResourceDef,
+    schemas: &Path,
+    report: &mut Report<'_>,
+) -> Option<Resource> {
+    let here = |key: &'static str| [Step::Key("resources"), Step::Key(name), Step::Key(key)];
+    check_identifier(report, &here("table"), &def.table);
+    check_identifier(report, &here("key"), &def.key);
+    let representation = match schema::load(schemas, &def.representation) {
+        Ok(compiled) => compiled,
+        Err(message) => {
+            report.at(&here("representation"), message);
+            return None;
+        }
+    };
+    let fields = representation_fields(name, def, &representation, report);
+    let key_field = fields
+        .iter()
+        .position(|f| matches!(&f.source, Source::Column(c) if *c == quote(&def.key)));
+    if key_field.is_none() {
+        report.at(
+            &here("key"),
+            format!(
+                "key {:?} is not a property of {}",
+                def.key, def.representation
+            ),
+        );
+    }
+    let input = def.input.as_ref().and_then(|file| {
+        match schema::load_input(schemas, file, &|prop| column_kind(&fields, prop)) {
+            Ok(input) => Some(input),
+            Err(message) => {
+                report.at(&here("input"), message);
+                None
+            }
+        }
+    });
+    for (relation, rel) in &def.relations {
+        let path = [
+            Step::Key("resources"),
+            Step::Key(name),
+            Step::Key("relations"),
+            Step::Key(relation),
+        ];
+        for ident in [&rel.through, &rel.source, &rel.target] {
+            check_identifier(report, &path, ident);
+        }
+    }
+    let unique = compile_unique(name, def, &fields, input.as_ref(), report);
+    check_field_lists(name, def, &fields, report);
+    let default_ordering = def
+        .default_ordering
+        .iter()
+        .filter_map(|entry| {
+            let (field, desc) = entry
+                .strip_prefix('-')
+                .map_or((entry.as_str(), false), |f| (f, true));
+            match fields.iter().find(|f| f.name == field).map(|f| &f.source) {
+                Some(Source::Column(column)) => Some((column.clone(), desc)),
+                _ => {
+                    report.at(
+                        &here("default_ordering"),
+                        format!(
+                            "default_ordering names {field:?}, which is not a column field of {}",
+                            def.representation
+                        ),
+                    );
+                    None
+                }
+            }
+        })
+        .collect();
+    let filters = compile_filters(name, def, &fields, report);
+    let columns_of = |names: &[String]| -> Vec<(String, String)> {
+        names
+            .iter()
+            .filter_map(|n| column_kind(&fields, n).map(|(_, c)| (n.clone(), c)))
+            .collect()
+    };
+    let search = columns_of(&def.search)
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect();
+    let ordering = columns_of(&def.ordering);
+    if def.page_size == 0 {
+        report.at(&here("page_size"), "page_size must be at least 1");
+    }
+    Some(Resource {
+        name: name.to_owned(),
+        table: quote(&def.table),
+        key: quote(&def.key),
+        key_field: key_field.unwrap_or_default(),
+        fields,
+        representation,
+        input,
+        unique,
+        search,
+        filters,
+        filter_messages: def.filter_messages.clone(),
+        ordering,
+        page_size: def.page_size,
+        max_page_size: def.max_page_size,
+        default_ordering,
+    })
+}
+
+fn column_kind(fields: &[Field], property: &str) -> Option<(Kind, String)> {
+    fields
+        .iter()
+        .find(|f| f.name == property)
+        .and_then(|f| match &f.source {
+            Source::Column(column) => Some((f.kind, column.clone())),
+            Source::Relation { .. } => None,
+        })
+}
+
+fn representation_fields(
+    name: &str,
+    def: &ResourceDef,
+    representation: &schema::Compiled,
+    report: &mut Report<'_>,
+) -> Vec<Field> {
+    let mut fields = Vec::new();
+    let here = [
+        Step::Key("resources"),
+        Step::Key(name),
+        Step::Key("representation"),
+    ];
+    for (prop, (kind, nullable)) in representation.properties() {
+        let source = match def.relations.get(&prop) {
+            Some(rel) => {
+                if kind != Kind::IdList {
+                    report.at(
+                        &here,
+                        format!(
+                            "relation {prop:?} must be an array of integers in {}",
+                            def.representation
+                        ),
+                    );
+                }
+                Source::Relation {
+                    through: quote(&rel.through),
+                    source: quote(&rel.source),
+                    target: quote(&rel.target),
+                }
+            }
+            None if kind == Kind::IdList => {
+                report.at(&here, format!("property {prop:?} is an array but no relation under `relations` says where it comes from"));
+                continue;
+            }
+            None => {
+                check_identifier(report, &here, &prop);
+                Source::Column(quote(&prop))
+            }
+        };
+        fields.push(Field {
+            name: prop,
+            kind,
+            nullable,
+            source,
+        });
+    }
+    if let Err(message) = representation.shape_problems() {
+        report.at(&here, message);
+    }
+    for relation in def.relations.keys() {
+        if !fields.iter().any(|f| &f.name == relation) {
+            let path = [
+                Step::Key("resources"),
+                Step::Key(name),
+                Step::Key("relations"),
+                Step::Key(relation),
+            ];
+            report.at(
+                &path,
+                format!(
+                    "relation {relation:?} is not a property of {}",
+                    def.representation
+                ),
+            );
+        }
+    }
+    fields
+}
+
+fn compile_unique(
+    name: &str,
+    def: &ResourceDef,
+    fields: &[Field],
+    input: Option<&InputSchema>,
+    report: &mut Report<'_>,
+) -> Vec<Unique> {
+    let mut unique: Vec<Unique> = Vec::new();
+    for (field, message) in &def.unique {
+        let path = [
+            Step::Key("resources"),
+            Step::Key(name),
+            Step::Key("unique"),
+            Step::Key(field),
+        ];
+        match column_kind(fields, field) {
+            Some((_, column)) => unique.push(Unique {
+                field: field.clone(),
+                column,
+                message: message.clone(),
+            }),
+            None => report.at(
+                &path,
+                format!(
+                    "unique field {field:?} is not a column property of {}",
+                    def.representation
+                ),
+            ),
+        }
+    }
+    let position = |field: &str| {
+        input
+            .and_then(|i| i.fields.iter().position(|f| f.name == field))
+            .unwrap_or(usize::MAX)
+    };
+    unique.sort_by_key(|u| position(&u.field));
+    unique
+}
+
+fn compile_filters(
+    name: &str,
+    def: &ResourceDef,
+    fields: &[Field],
+    report: &mut Report<'_>,
+) -> Vec<FilterField> {
+    let mut filters = Vec::new();
+    for (field, lookups) in &def.filters {
+        let Some((kind, column)) = column_kind(fields, field) else {
+            continue;
+        };
+        let mut parsed = Vec::new();
+        for lookup in lookups {
+            match Lookup::parse(lookup) {
+                Some(l) => parsed.push(l),
+                None => {
+                    let path = [
+                        Step::Key("resources"),
+                        Step::Key(name),
+                        Step::Key("filters"),
+                        Step::Key(field),
+                    ];
+                    report.at(&path, format!("unknown lookup {lookup:?} on {field:?}"));
+                }
+            }
+        }
+        filters.push(FilterField {
+            name: field.clone(),
+            column,
+            kind,
+            lookups: parsed,
+        });
+    }
+    for key in def.filter_messages.keys() {
+        if key != "nul" && key != "invalid" {
+            let path = [
+                Step::Key("resources"),
+                Step::Key(name),
+                Step::Key("filter_messages"),
+                Step::Key(key),
+            ];
+            report.at(
+                &path,
+                format!("unknown filter message {key:?} (nul, invalid)"),
+            );
+        }
+    }
+    filters
+}
+
+fn check_field_lists(name: &str, def: &ResourceDef, fields: &[Field], report: &mut Report<'_>) {
+    let mut lists: BTreeMap<&str, Vec<&String>> = BTreeMap::new();
+    lists.insert("search", def.search.iter().collect());
+    lists.insert("filters", def.filters.keys().collect());
+    lists.insert("ordering", def.ordering.iter().collect());
+    for (list, names) in lists {
+        for field in names {
+            if column_kind(fields, field).is_none() {
+                let path = [
+                    Step::Key("resources"),
+                    Step::Key(name),
+                    Step::Key(list),
+                    Step::Key(field),
+                ];
+                report.at(
+                    &path,
+                    format!(
+                        "{list} names {field:?}, which is not a column property of {}",
+                        def.representation
+                    ),
+                );
+            }
+        }
+    }
+}
+
+const METHOD_ORDER: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+fn compile_route(
+    i: usize,
+    def: &RouteDef,
+    index: &HashMap<String, usize>,
+    defs: &BTreeMap<String, ResourceDef>,
+    report: &mut Report<'_>,
+) -> Option<Route> {
+    let here = |key: &'static str| [Step::Key("routes"), Step::Item(i), Step::Key(key)];
+    let Some(&resource) = index.get(&def.resource) else {
+        report.at(
+            &here("resource"),
+            format!("unknown resource {:?}", def.resource),
+        );
+        return None;
+    };
+    let segments = parse_template(&def.path);
+    let Some(segments) = segments else {
+        report.at(&here("path"), format!("path {:?} must start with / and use only literal segments and one {{key}} parameter", def.path));
+        return None;
+    };
+    let has_key = segments.contains(&Segment::Key);
+    let mut methods = Vec::new();
+    for (method, action) in &def.methods {
+        let path = [
+            Step::Key("routes"),
+            Step::Item(i),
+            Step::Key("methods"),
+            Step::Key(method),
+        ];
+        if !METHOD_ORDER.contains(&method.as_str()) {
+            report.at(
+                &path,
+                format!(
+                    "method {method:?} must be one of {}",
+                    METHOD_ORDER.join(", ")
+                ),
+            );
+            continue;
+        }
+        let Some(action) = Action::parse(action) else {
+            report.at(&path, format!("unknown action {action:?} (list, create, retrieve, update, partial_update, destroy)"));
+            continue;
+        };
+        if action.is_detail() != has_key {
+            let wants = if action.is_detail() {
+                "needs a {key} segment in the path"
+            } else {
+                "needs a path without a {key} segment"
+            };
+            report.at(&path, format!("action {action:?} {wants}"));
+        }
+        if action.takes_body() && defs.get(&def.resource).is_some_and(|r| r.input.is_none()) {
+            report.at(
+                &path,
+                format!(
+                    "action {action:?} needs an `input` schema on resource {:?}",
+                    def.resource
+                ),
+            );
+        }
+        if let Ok(m) = Method::from_bytes(method.as_bytes()) {
+            methods.push((m, action));
+        }
+    }
+    methods.sort_by_key(|(m, _)| METHOD_ORDER.iter().position(|o| *o == m.as_str()));
+    let mut allow: Vec<&str> = methods.iter().map(|(m, _)| m.as_str()).collect();
+    if methods.iter().any(|(m, _)| m == Method::GET) {
+        allow.push("HEAD");
+    }
+    allow.push("OPTIONS");
+    Some(Route {
+        template: def.path.clone(),
+        segments,
+        resource,
+        name: def.name.clone().unwrap_or_else(|| def.resource.clone()),
+        description: def.description.clone(),
+        allow: allow.join(", "),
+        methods,
+    })
+}
+
+fn parse_template(path: &str) -> Option<Vec<Segment>> {
+    let rest = path.strip_prefix('/')?;
+    let mut keys = 0;
+    let segments: Vec<Segment> = rest
+        .split('/')
+        .map(|s| {
+            if s.starts_with('{') && s.ends_with('}') && s.len() > 2 {
+                keys += 1;
+                Segment::Key
+            } else {
+                Segment::Literal(s.to_owned())
+            }
+        })
+        .collect();
+    let literal_ok = segments.iter().all(|s| match s {
+        Segment::Literal(text) => !text.contains(['{', '}']),
+        Segment::Key => true,
+    });
+    (keys <= 1 && literal_ok).then_some(segments)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_split_into_literals_and_one_key() {
+        assert_eq!(
+            parse_template("/api/things/{id}/"),
+            Some(vec![
+                Segment::Literal("api".into()),
+                Segment::Literal("things".into()),
+                Segment::Key,
+                Segment::Literal(String::new()),
+            ])
+        );
+        assert_eq!(parse_template("api/"), None);
+        assert_eq!(parse_template("/{a}/{b}/"), None);
+        assert_eq!(parse_template("/x{a}/"), None);
+    }
+
+    #[test]
+    fn identifiers_are_plain() {
+        assert!(is_identifier("users_user"));
+        assert!(!is_identifier("users; drop"));
+        assert!(!is_identifier("1abc"));
+        assert_eq!(quote("a\"b"), "\"a\"\"b\"");
+    }
+}

@@ -1,0 +1,297 @@
+//! Plans to SQL text plus bound values, for PostgreSQL. Pure and snapshot-testable.
+//!
+//! Identifiers come only from the compiled spec, already quoted; whatever a client sent
+//! travels only as a bound parameter. LIKE patterns are escaped before they are bound.
+
+use crate::plan::{Assign, Filter, Lookup, Plan, Scope, SqlValue};
+use crate::spec::{Field, Kind, Resource, Source};
+
+/// SQL text and the values of its `$n` parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    /// The text, with `$1`, `$2`, ... placeholders.
+    pub sql: String,
+    /// The values, in placeholder order.
+    pub params: Vec<SqlValue>,
+}
+
+impl Statement {
+    fn bind(&mut self, value: SqlValue) -> String {
+        self.params.push(value);
+        format!("${}", self.params.len())
+    }
+}
+
+/// The name of the count column a list statement adds before the fields.
+pub const COUNT_COLUMN: &str = "__count";
+
+/// Builds the statement for `plan` on `resource`.
+///
+/// Row-returning statements select the representation's fields in order (after the count,
+/// for a list), each cast to the type its kind is decoded as.
+pub fn build(resource: &Resource, plan: &Plan) -> Statement {
+    let mut st = Statement {
+        sql: String::new(),
+        params: Vec::new(),
+    };
+    let table = &resource.table;
+    let key = &resource.key;
+    st.sql = match plan {
+        Plan::Retrieve { key: id, scope } => {
+            let id = st.bind(SqlValue::Int(Some(*id)));
+            let filter = scope_sql(&mut st, scope);
+            format!(
+                "SELECT {} FROM {table} t WHERE t.{key} = {id}{filter}",
+                select_list(resource)
+            )
+        }
+        Plan::Exists { key: id, scope } => {
+            let id = st.bind(SqlValue::Int(Some(*id)));
+            let filter = scope_sql(&mut st, scope);
+            format!("SELECT 1 FROM {table} t WHERE t.{key} = {id}{filter}")
+        }
+        Plan::Destroy { key: id, scope } => {
+            let id = st.bind(SqlValue::Int(Some(*id)));
+            let filter = scope_sql(&mut st, scope);
+            format!("DELETE FROM {table} t WHERE t.{key} = {id}{filter} RETURNING 1")
+        }
+        Plan::Create { values } => {
+            let columns: Vec<&str> = values.iter().map(|a| a.column.as_str()).collect();
+            let placeholders: Vec<String> =
+                values.iter().map(|a| placeholder(&mut st, a)).collect();
+            let insert = if values.is_empty() {
+                format!("INSERT INTO {table} DEFAULT VALUES RETURNING *")
+            } else {
+                format!(
+                    "INSERT INTO {table} ({}) VALUES ({}) RETURNING *",
+                    columns.join(", "),
+                    placeholders.join(", ")
+                )
+            };
+            format!(
+                "WITH t AS ({insert}) SELECT {} FROM t",
+                select_list(resource)
+            )
+        }
+        Plan::Update {
+            key: id,
+            scope,
+            values,
+        } => {
+            let id = st.bind(SqlValue::Int(Some(*id)));
+            let sets: Vec<String> = values
+                .iter()
+                .map(|a| format!("{} = {}", a.column, placeholder(&mut st, a)))
+                .collect();
+            let filter = scope_sql(&mut st, scope);
+            let sets = if sets.is_empty() {
+                format!("{key} = t.{key}")
+            } else {
+                sets.join(", ")
+            };
+            format!(
+                "WITH u AS (UPDATE {table} t SET {sets} WHERE t.{key} = {id}{filter} RETURNING t.*) SELECT {} FROM u AS t",
+                select_list(resource)
+            )
+        }
+        Plan::Taken { checks, except } => {
+            let except = except
+                .map(|id| format!(" AND t.{key} <> {}", st.bind(SqlValue::Int(Some(id)))))
+                .unwrap_or_default();
+            let exists: Vec<String> = checks
+                .iter()
+                .map(|(column, value)| {
+                    let p = st.bind(value.clone());
+                    format!("EXISTS (SELECT 1 FROM {table} t WHERE t.{column} = {p}{except})")
+                })
+                .collect();
+            format!("SELECT {}", exists.join(", "))
+        }
+        Plan::List {
+            scope,
+            order,
+            limit,
+            offset,
+        } => {
+            let filter = scope_sql(&mut st, scope);
+            let limit = st.bind(SqlValue::Int(Some(*limit)));
+            let offset = st.bind(SqlValue::Int(Some(*offset)));
+            let order: Vec<String> = order
+                .iter()
+                .map(|(column, desc)| format!("t.{column}{}", if *desc { " DESC" } else { "" }))
+                .collect();
+            format!(
+                "SELECT (SELECT count(*) FROM {table} t WHERE true{filter}) AS {COUNT_COLUMN}, p.* \
+                 FROM (SELECT 1) AS one LEFT JOIN LATERAL (\
+                 SELECT {} FROM {table} t WHERE true{filter} ORDER BY {} LIMIT {limit} OFFSET {offset}\
+                 ) AS p ON true",
+                select_list(resource),
+                order.join(", ")
+            )
+        }
+    };
+    st
+}
+
+/// A write's placeholder, cast where the bound type is not the column's.
+fn placeholder(st: &mut Statement, assign: &Assign) -> String {
+    let p = st.bind(assign.value.clone());
+    match assign.kind {
+        Kind::Timestamp => format!("{p}::timestamptz"),
+        _ => p,
+    }
+}
+
+/// The representation's fields as SQL expressions over the row alias `t`.
+pub fn select_list(resource: &Resource) -> String {
+    resource
+        .fields
+        .iter()
+        .map(|field| field_sql(resource, field))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn field_sql(resource: &Resource, field: &Field) -> String {
+    let alias = crate::spec::quote(&field.name);
+    match &field.source {
+        Source::Column(column) => format!("t.{column}::{} AS {alias}", cast(field.kind)),
+        Source::Relation {
+            through,
+            source,
+            target,
+        } => format!(
+            "ARRAY(SELECT j.{target}::int8 FROM {through} j WHERE j.{source} = t.{} ORDER BY 1) AS {alias}",
+            resource.key
+        ),
+    }
+}
+
+fn cast(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Integer => "int8",
+        Kind::Number => "float8",
+        Kind::Boolean => "bool",
+        Kind::Text => "text",
+        Kind::Timestamp => "timestamptz",
+        Kind::IdList => "int8[]",
+    }
+}
+
+/// ` AND ...` conditions for the scope (empty when it has none).
+fn scope_sql(st: &mut Statement, scope: &Scope) -> String {
+    let mut out = String::new();
+    for filter in &scope.filters {
+        out.push_str(" AND ");
+        out.push_str(&filter_sql(st, filter));
+    }
+    if let Some(search) = &scope.search {
+        for term in &search.terms {
+            let p = st.bind(SqlValue::Text(Some(format!("%{}%", escape_like(term)))));
+            let any: Vec<String> = search
+                .columns
+                .iter()
+                .map(|c| format!("upper(t.{c}::text) LIKE upper({p})"))
+                .collect();
+            out.push_str(&format!(" AND ({})", any.join(" OR ")));
+        }
+    }
+    out
+}
+
+fn filter_sql(st: &mut Statement, filter: &Filter) -> String {
+    let column = format!("t.{}", filter.column);
+    let text = match &filter.value {
+        SqlValue::Text(Some(s)) => s.as_str(),
+        _ => "",
+    };
+    let like = |st: &mut Statement, pattern: String, fold: bool| {
+        let p = st.bind(SqlValue::Text(Some(pattern)));
+        if fold {
+            format!("upper({column}::text) LIKE upper({p})")
+        } else {
+            format!("{column}::text LIKE {p}")
+        }
+    };
+    match filter.lookup {
+        Lookup::Exact => format!("{column} = {}", compared(st, filter)),
+        Lookup::IExact => format!(
+            "upper({column}::text) = upper({})",
+            st.bind(filter.value.clone())
+        ),
+        Lookup::Contains => like(st, format!("%{}%", escape_like(text)), false),
+        Lookup::IContains => like(st, format!("%{}%", escape_like(text)), true),
+        Lookup::StartsWith => like(st, format!("{}%", escape_like(text)), false),
+        Lookup::IStartsWith => like(st, format!("{}%", escape_like(text)), true),
+        Lookup::EndsWith => like(st, format!("%{}", escape_like(text)), false),
+        Lookup::IEndsWith => like(st, format!("%{}", escape_like(text)), true),
+        Lookup::In => format!("{column} = ANY({})", compared(st, filter)),
+        Lookup::Gt => format!("{column} > {}", compared(st, filter)),
+        Lookup::Gte => format!("{column} >= {}", compared(st, filter)),
+        Lookup::Lt => format!("{column} < {}", compared(st, filter)),
+        Lookup::Lte => format!("{column} <= {}", compared(st, filter)),
+    }
+}
+
+/// The placeholder of a comparison's value, cast to the column's type where the bound type
+/// differs (timestamps travel as text).
+fn compared(st: &mut Statement, filter: &Filter) -> String {
+    let p = st.bind(filter.value.clone());
+    match (filter.kind, &filter.value) {
+        (Kind::Timestamp, SqlValue::TextList(_)) => format!("{p}::timestamptz[]"),
+        (Kind::Timestamp, _) => format!("{p}::timestamptz"),
+        (Kind::Text, _) => p,
+        (_, SqlValue::TextList(_)) => format!("{p}::text[]"),
+        _ => p,
+    }
+}
+
+/// Escapes LIKE's metacharacters (`%`, `_` and the escape `\`) so they match literally.
+pub fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Search;
+
+    #[test]
+    fn like_metacharacters_are_escaped() {
+        assert_eq!(escape_like(r"50%_a\b"), r"50\%\_a\\b");
+    }
+
+    #[test]
+    fn user_text_only_travels_as_parameters() {
+        let mut st = Statement {
+            sql: String::new(),
+            params: Vec::new(),
+        };
+        let scope = Scope {
+            filters: vec![Filter {
+                column: "\"name\"".into(),
+                kind: Kind::Text,
+                lookup: Lookup::IContains,
+                value: SqlValue::Text(Some("'; DROP TABLE x; --".into())),
+            }],
+            search: Some(Search {
+                columns: vec!["\"a\"".into(), "\"b\"".into()],
+                terms: vec!["x%".into()],
+            }),
+        };
+        let sql = scope_sql(&mut st, &scope);
+        assert_eq!(
+            sql,
+            " AND upper(t.\"name\"::text) LIKE upper($1) AND (upper(t.\"a\"::text) LIKE upper($2) OR upper(t.\"b\"::text) LIKE upper($2))"
+        );
+        assert!(!sql.contains("DROP"));
+        assert_eq!(st.params[1], SqlValue::Text(Some("%x\\%%".into())));
+    }
+}

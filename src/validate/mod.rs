@@ -1,0 +1,224 @@
+//! Request bodies checked against their input schema, with Django REST Framework's field
+//! semantics; response bodies checked against their representation schema.
+//!
+//! A body is first shaped the way DRF's `CharField` shapes it (unknown keys dropped, strings
+//! trimmed, numbers sent for string fields turned into their Python text), then validated by
+//! the compiled JSON Schema. Each failed keyword becomes the message the schema declares for
+//! it, and messages are gathered per field in the schema's property order. Like DRF, a field
+//! that is missing, null, of the wrong type or blank gets that one message; otherwise it
+//! gets one message per failed rule, in the order the rules are written.
+
+pub mod formats;
+
+use serde_json::{Map, Value};
+
+use crate::spec::{InputField, InputSchema, Kind};
+
+/// Messages per field, in report order. Rendered as `{"field": ["message", ...]}`.
+pub type FieldErrors = Vec<(String, Vec<String>)>;
+
+/// The key DRF uses for errors about the body as a whole.
+pub const NON_FIELD_ERRORS: &str = "non_field_errors";
+
+/// The outcome of checking one body.
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// Values of the fields that passed, by index into [`InputSchema::fields`], in field order.
+    pub values: Vec<(usize, Value)>,
+    /// Messages of the fields that failed, by field index, in field order.
+    pub errors: Vec<(usize, Vec<String>)>,
+}
+
+/// Why a body was refused before any field was looked at.
+#[derive(Debug, PartialEq, Eq)]
+pub struct BodyError(pub String);
+
+/// Checks a parsed body against `schema`; `partial` (PATCH) makes every field optional.
+pub fn check_input(schema: &InputSchema, body: Value, partial: bool) -> Result<Checked, BodyError> {
+    let object = match body {
+        Value::Object(object) => object,
+        Value::Null => return Err(BodyError(body_message(schema, "null", "null"))),
+        other => return Err(BodyError(body_message(schema, "type", python_type(&other)))),
+    };
+    let shaped = shape(schema, object);
+    let validator = if partial {
+        &schema.partial
+    } else {
+        &schema.full
+    };
+    let instance = Value::Object(shaped);
+    let mut failed: Vec<Vec<String>> = vec![Vec::new(); schema.fields.len()];
+    for error in validator.iter_errors(&instance) {
+        let (field, keyword) = match error.kind() {
+            jsonschema::error::ValidationErrorKind::Required { property } => (
+                property.as_str().unwrap_or_default().to_owned(),
+                "required".to_owned(),
+            ),
+            kind => {
+                let path = error.instance_path().as_str();
+                let field = path
+                    .trim_start_matches('/')
+                    .split('/')
+                    .next()
+                    .unwrap_or_default();
+                (field.to_owned(), kind.keyword().to_owned())
+            }
+        };
+        if let Some(i) = schema.fields.iter().position(|f| f.name == field) {
+            failed[i].push(keyword);
+        }
+    }
+    let Value::Object(shaped) = instance else {
+        return Ok(Checked::default());
+    };
+    let mut checked = Checked::default();
+    for (i, field) in schema.fields.iter().enumerate() {
+        let value = shaped.get(&field.name);
+        if value
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.contains('\0'))
+        {
+            failed[i].push("nul".to_owned());
+        }
+        if !failed[i].is_empty() {
+            checked.errors.push((i, messages(field, value, &failed[i])));
+        } else if let Some(value) = value {
+            checked.values.push((i, value.clone()));
+        }
+    }
+    Ok(checked)
+}
+
+fn body_message(schema: &InputSchema, key: &str, type_name: &str) -> String {
+    schema
+        .body_messages
+        .get(key)
+        .map(|m| m.replace("{type}", type_name))
+        .unwrap_or_else(|| format!("Invalid data: expected an object, got {type_name}."))
+}
+
+/// Python's name for the type `json.loads` gives a value (DRF's messages quote it).
+pub fn python_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.to_string().contains(['.', 'e', 'E']) => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
+/// Keeps the schema's fields only, and coerces their values as DRF's fields would.
+fn shape(schema: &InputSchema, mut object: Map<String, Value>) -> Map<String, Value> {
+    let mut shaped = Map::new();
+    for field in &schema.fields {
+        if let Some(value) = object.remove(&field.name) {
+            shaped.insert(field.name.clone(), coerce(field, value));
+        }
+    }
+    shaped
+}
+
+fn coerce(field: &InputField, value: Value) -> Value {
+    match (field.kind, value) {
+        (Kind::Text | Kind::Timestamp, Value::Number(n)) => coerce(
+            field,
+            Value::String(formats::python_number_text(&n.to_string())),
+        ),
+        (_, Value::String(s)) if field.trim => {
+            let trimmed = s.trim_matches(char::is_whitespace);
+            let s = if trimmed.len() == s.len() {
+                s
+            } else {
+                trimmed.to_owned()
+            };
+            coerce_text(field, s)
+        }
+        (_, Value::String(s)) => coerce_text(field, s),
+        (_, other) => other,
+    }
+}
+
+/// Strings sent for numeric fields are parsed, as DRF's `IntegerField` and `FloatField` do.
+fn coerce_text(field: &InputField, s: String) -> Value {
+    let parsed = match field.kind {
+        Kind::Integer => s.trim().parse::<i64>().ok().map(Value::from),
+        Kind::Number => s
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
+            .map(Value::from),
+        _ => None,
+    };
+    parsed.unwrap_or(Value::String(s))
+}
+
+/// The messages of one failed field, with DRF's precedence.
+fn messages(field: &InputField, value: Option<&Value>, failed: &[String]) -> Vec<String> {
+    let failed: Vec<&str> = failed.iter().map(String::as_str).collect();
+    if failed.contains(&"required") {
+        return vec![field.message("required")];
+    }
+    if failed.contains(&"type") {
+        let key = if value.is_some_and(Value::is_null) {
+            "null"
+        } else {
+            "type"
+        };
+        return vec![field.message(key)];
+    }
+    if failed.contains(&"minLength") && value.and_then(Value::as_str) == Some("") {
+        let key = if field.messages.contains_key("blank") {
+            "blank"
+        } else {
+            "minLength"
+        };
+        return vec![field.message(key)];
+    }
+    let position = |k: &str| {
+        field
+            .keywords
+            .keys()
+            .position(|p| p == k)
+            .unwrap_or(usize::MAX)
+    };
+    let mut keywords = failed;
+    keywords.sort_by_key(|k| position(k));
+    keywords.dedup();
+    keywords.into_iter().map(|k| field.message(k)).collect()
+}
+
+/// Checks a response body against its schema; the error lists what is wrong, for the log.
+pub fn check_output(validator: &jsonschema::Validator, body: &Value) -> Result<(), String> {
+    let problems: Vec<String> = validator
+        .iter_errors(body)
+        .take(5)
+        .map(|e| format!("{} at {:?}", e, e.instance_path().as_str()))
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn python_type_names() {
+        assert_eq!(python_type(&json!([1])), "list");
+        assert_eq!(python_type(&json!("x")), "str");
+        assert_eq!(python_type(&json!(1)), "int");
+        assert_eq!(
+            python_type(&serde_json::from_str::<Value>("1.0").unwrap_or_default()),
+            "float"
+        );
+        assert_eq!(python_type(&json!(true)), "bool");
+    }
+}

@@ -1,0 +1,139 @@
+//! `specgate check`: problems in the spec files are reported with their file and line.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+fn copy_spec(to: &Path) {
+    let from = common::books_spec();
+    std::fs::create_dir_all(to.join("schemas")).expect("mkdir");
+    std::fs::create_dir_all(to.join("migrations")).expect("mkdir");
+    for dir in ["schemas", "migrations"] {
+        for entry in std::fs::read_dir(from.join(dir)).expect("reads") {
+            let entry = entry.expect("entry");
+            std::fs::copy(entry.path(), to.join(dir).join(entry.file_name())).expect("copies");
+        }
+    }
+    std::fs::copy(from.join("routes.yaml"), to.join("routes.yaml")).expect("copies");
+}
+
+fn check(dir: &Path, database: &str) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_specgate"))
+        .args(["check", "--spec"])
+        .arg(dir)
+        .args(["--database-url", database])
+        .output()
+        .expect("runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("specgate-check-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    copy_spec(&dir);
+    dir
+}
+
+fn edit(dir: &Path, from: &str, to: &str) {
+    let path = dir.join("routes.yaml");
+    let text = std::fs::read_to_string(&path).expect("reads");
+    assert!(text.contains(from), "fixture has {from:?}");
+    std::fs::write(&path, text.replacen(from, to, 1)).expect("writes");
+}
+
+const NO_DB: &str = "postgres://postgres@127.0.0.1:1/none";
+
+#[test]
+fn the_project_spec_and_the_fixture_pass() {
+    let (ok, text) = check(&common::users_spec(), NO_DB);
+    assert!(ok, "{text}");
+    let (ok, text) = check(&common::books_spec(), NO_DB);
+    assert!(ok, "{text}");
+}
+
+#[test]
+fn an_unknown_key_is_reported_with_its_line() {
+    let dir = scratch("unknown");
+    edit(
+        &dir,
+        "    page_size: 2\n",
+        "    page_size: 2\n    pagesize: 3\n",
+    );
+    let (ok, text) = check(&dir, NO_DB);
+    assert!(!ok);
+    assert!(
+        text.contains("routes.yaml:22") && text.contains("unknown field `pagesize`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_missing_schema_is_reported_with_its_line() {
+    let dir = scratch("schema");
+    edit(
+        &dir,
+        "representation: book.json",
+        "representation: nope.json",
+    );
+    let (ok, text) = check(&dir, NO_DB);
+    assert!(!ok);
+    assert!(
+        text.contains("routes.yaml:9:") && text.contains("schemas/nope.json"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_filter_on_a_missing_field_is_reported_with_its_line() {
+    let dir = scratch("filter");
+    edit(
+        &dir,
+        "      isbn: [exact, in]",
+        "      isbn: [exact, in]\n      colour: [exact]",
+    );
+    let (ok, text) = check(&dir, NO_DB);
+    assert!(!ok);
+    assert!(
+        text.contains("routes.yaml:19:") && text.contains("\"colour\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_route_to_an_unknown_resource_and_a_bad_action() {
+    let dir = scratch("route");
+    edit(
+        &dir,
+        "    resource: books\n    name: Book List",
+        "    resource: bookz\n    name: Book List",
+    );
+    edit(&dir, "DELETE: destroy", "DELETE: obliterate");
+    let (ok, text) = check(&dir, NO_DB);
+    assert!(!ok);
+    assert!(text.contains("unknown resource \"bookz\""), "{text}");
+    assert!(text.contains("unknown action \"obliterate\""), "{text}");
+}
+
+#[test]
+fn with_a_database_missing_columns_are_reported() {
+    let database = format!("specgate_check_{}", std::process::id());
+    common::psql("postgres", &format!("DROP DATABASE IF EXISTS {database}"));
+    common::psql("postgres", &format!("CREATE DATABASE {database}"));
+    common::psql(
+        &database,
+        "CREATE TABLE library_book (book_id bigint, title text)",
+    );
+    let (ok, text) = check(&common::books_spec(), &format!("{}/{database}", common::PG));
+    common::psql(
+        "postgres",
+        &format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"),
+    );
+    assert!(!ok);
+    assert!(text.contains("library_book.isbn"), "{text}");
+}
