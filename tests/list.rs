@@ -305,7 +305,7 @@ fn limit_and_offset_edges() {
 fn following_next_walks_every_row_once() {
     let gw = Gateway::users();
     seed_many(&gw, 23);
-    let mut url = format!("/api/users/?limit=7&ordering=-username");
+    let mut url = "/api/users/?limit=7&ordering=-username".to_owned();
     let mut seen = Vec::new();
     let prefix = format!("http://{}", gw.addr);
     loop {
