@@ -120,13 +120,17 @@ pub fn build(resource: &Resource, plan: &Plan) -> Statement {
                 .iter()
                 .map(|(column, desc)| format!("t.{column}{}", if *desc { " DESC" } else { "" }))
                 .collect();
+            let order = order.join(", ");
+            // The page's keys are picked first (from an index where one fits) and only
+            // those rows are read and formatted: skipped rows cost no more than their key.
             format!(
                 "SELECT (SELECT count(*) FROM {table} t WHERE true{filter}) AS {COUNT_COLUMN}, p.* \
                  FROM (SELECT 1) AS one LEFT JOIN LATERAL (\
-                 SELECT {} FROM {table} t WHERE true{filter} ORDER BY {} LIMIT {limit} OFFSET {offset}\
+                 SELECT {} FROM (SELECT t.{key} AS page_key FROM {table} t WHERE true{filter} \
+                 ORDER BY {order} LIMIT {limit} OFFSET {offset}) AS page \
+                 JOIN {table} t ON t.{key} = page.page_key ORDER BY {order}\
                  ) AS p ON true",
                 select_list(resource),
-                order.join(", ")
             )
         }
     };
