@@ -19,6 +19,9 @@ use crate::sql::Statement;
 pub enum DbError {
     /// A unique constraint refused a write.
     Unique,
+    /// A value the database cannot store (out of range, too long, NULL where not allowed):
+    /// the schema is looser than the table, but the client sent the value.
+    Data(String),
     /// The database cannot be reached or gave up (connection, pool, timeout).
     Unavailable(String),
     /// Anything else: a bug in the gateway or in the spec.
@@ -29,6 +32,13 @@ impl From<sqlx::Error> for DbError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::Database(db) if db.is_unique_violation() => DbError::Unique,
+            sqlx::Error::Database(db)
+                if db
+                    .code()
+                    .is_some_and(|c| c.starts_with("22") || c == "23502" || c == "23514") =>
+            {
+                DbError::Data(db.message().to_owned())
+            }
             sqlx::Error::Io(_)
             | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed

@@ -434,6 +434,10 @@ fn db_error(e: DbError) -> ApiError {
     match e {
         DbError::Unavailable(cause) => ApiError::Unavailable(cause),
         DbError::Unique => ApiError::Internal("unexpected unique violation".into()),
+        DbError::Data(message) => {
+            tracing::warn!("the database refused a value the schema allowed: {message}");
+            ApiError::Parse("A value does not fit its column.".into())
+        }
         DbError::Other(cause) => ApiError::Internal(cause),
     }
 }

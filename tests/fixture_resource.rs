@@ -131,3 +131,26 @@ fn the_fixture_list_uses_its_own_page_size_and_order() {
     let r = gw.send("OPTIONS", "/library/books/", &[], b"");
     assert_eq!(r.json()["description"], "Every book on the shelf.");
 }
+
+#[test]
+fn values_the_table_cannot_hold_are_400s_and_write_nothing() {
+    let gw = start();
+    let r = gw.json(
+        "POST",
+        "/library/books/",
+        &json!({"title": "Big", "isbn": "0000000000009", "pages": 3_000_000_000_i64}),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        json!({"detail": "A value does not fit its column."})
+    );
+    let r = gw.json_text(
+        "POST",
+        "/library/books/",
+        r#"{"title": "Huge", "isbn": "0000000000008", "pages": 100000000000000000000000}"#,
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.json(), json!({"pages": ["A whole number of pages."]}));
+    assert_eq!(gw.sql("SELECT count(*) FROM library_book"), "0");
+}

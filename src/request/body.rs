@@ -48,12 +48,18 @@ fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
 }
 
 /// Python accepts some documents serde does not; say what DRF would have said of them.
+/// DRF's strict JSON refuses the first of `NaN`, `Infinity`, `-Infinity` it meets.
 fn python_accepted(body: &[u8], error: &serde_json::Error) -> String {
     let text = String::from_utf8_lossy(body);
-    if ["NaN", "Infinity"].iter().any(|c| text.contains(c)) {
-        "Out of range float values are not permitted.".to_owned()
-    } else {
-        error.to_string()
+    let first = ["-Infinity", "Infinity", "NaN"]
+        .iter()
+        .filter_map(|c| text.find(c).map(|at| (at, *c)))
+        .min();
+    match first {
+        Some((_, constant)) => {
+            format!("Out of range float values are not JSON compliant: '{constant}'")
+        }
+        None => error.to_string(),
     }
 }
 
@@ -93,7 +99,7 @@ mod tests {
         match parse(Some("application/json"), b"[NaN]") {
             Err(ApiError::Parse(d)) => assert_eq!(
                 d,
-                "JSON parse error - Out of range float values are not permitted."
+                "JSON parse error - Out of range float values are not JSON compliant: 'NaN'"
             ),
             other => panic!("unexpected {other:?}"),
         }

@@ -80,6 +80,14 @@ pub fn check_input(schema: &InputSchema, body: Value, partial: bool) -> Result<C
         {
             failed[i].push("nul".to_owned());
         }
+        if failed[i].is_empty() && !fits(field, value) {
+            let keyword = if field.keywords.contains_key("maximum") {
+                "maximum"
+            } else {
+                "type"
+            };
+            failed[i].push(keyword.to_owned());
+        }
         if !failed[i].is_empty() {
             checked.errors.push((i, messages(field, value, &failed[i])));
         } else if let Some(value) = value {
@@ -95,6 +103,15 @@ fn body_message(schema: &InputSchema, key: &str, type_name: &str) -> String {
         .get(key)
         .map(|m| m.replace("{type}", type_name))
         .unwrap_or_else(|| format!("Invalid data: expected an object, got {type_name}."))
+}
+
+/// Whether a numeric value fits the column's type (64-bit integer or finite float).
+fn fits(field: &InputField, value: Option<&Value>) -> bool {
+    match (field.kind, value) {
+        (Kind::Integer, Some(Value::Number(n))) => n.as_i64().is_some(),
+        (Kind::Number, Some(Value::Number(n))) => n.as_f64().is_some_and(f64::is_finite),
+        _ => true,
+    }
 }
 
 /// Python's name for the type `json.loads` gives a value (DRF's messages quote it).
