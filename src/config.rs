@@ -12,6 +12,8 @@ pub enum Command {
     Check,
     /// Apply the migrations and exit.
     Migrate,
+    /// Print the OpenAPI document.
+    OpenApi,
 }
 
 /// Everything the binary is told.
@@ -37,11 +39,12 @@ pub struct Settings {
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/specgate";
 
 /// The usage text.
-pub const USAGE: &str = "usage: specgate [serve|check|migrate] [--listen ADDR] [--spec DIR] [--database-url URL] [--log FILTER] [--no-migrate] [--max-connections N]
+pub const USAGE: &str = "usage: specgate [serve|check|migrate|openapi] [--listen ADDR] [--spec DIR] [--database-url URL] [--log FILTER] [--no-migrate] [--max-connections N]
 
   serve     serve the API (default)
   check     load and cross-check routes.yaml, schemas/ and, if reachable, the database
   migrate   apply migrations/ and exit
+  openapi   print the OpenAPI 3.1 document
 
 environment: SPECGATE_LISTEN (127.0.0.1:8000), SPECGATE_SPEC (.), DATABASE_URL
 (postgres://postgres@127.0.0.1:5432/specgate), SPECGATE_LOG (info), SPECGATE_MIGRATE (1),
@@ -80,6 +83,7 @@ impl Settings {
                 "serve" => settings.command = Command::Serve,
                 "check" => settings.command = Command::Check,
                 "migrate" => settings.command = Command::Migrate,
+                "openapi" => settings.command = Command::OpenApi,
                 "--listen" => {
                     settings.listen = value(arg)?.parse().map_err(|e| format!("--listen: {e}"))?
                 }

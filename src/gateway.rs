@@ -25,6 +25,8 @@ use crate::validate::{self, Checked, FieldErrors};
 /// The compiled spec and the database: all a request needs.
 pub struct Gateway {
     spec: Spec,
+    /// The OpenAPI document, built once, when it is served.
+    openapi: Option<Value>,
     db: Db,
     next_id: AtomicU64,
 }
@@ -46,7 +48,12 @@ impl Gateway {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or_default();
+        let openapi = spec
+            .openapi_path
+            .as_ref()
+            .map(|_| crate::openapi::document(&spec));
         Gateway {
+            openapi,
             spec,
             db,
             next_id: AtomicU64::new(seed << 16),
@@ -86,6 +93,11 @@ impl Gateway {
 
     async fn dispatch(&self, request: &Request<Bytes>, id: &str) -> Response<Bytes> {
         let path = request.uri().path();
+        if let (Some(document), Some(at)) = (&self.openapi, &self.spec.openapi_path)
+            && path == at
+        {
+            return serve_document(request, document);
+        }
         let (index, key) = match router::resolve(&self.spec.routes, path) {
             Resolution::Matched { route, key } => (route, key),
             Resolution::AddSlash => return redirect(request),
@@ -228,12 +240,8 @@ impl Gateway {
         let plan = Plan::Create {
             values: assignments(resource, &checked),
         };
-        match self.db.row(&sql::build(resource, &plan)).await {
-            Ok(Some(row)) => self.represent(call, &row, StatusCode::CREATED),
-            Ok(None) => Err(ApiError::Internal("insert returned no row".into())),
-            Err(DbError::Unique) => Err(self.invalid(resource, checked, None).await),
-            Err(e) => Err(db_error(e)),
-        }
+        self.write(call, &plan, &checked, None, StatusCode::CREATED)
+            .await
     }
 
     async fn update(&self, call: &Call<'_>, partial: bool) -> Result<Response<Bytes>, ApiError> {
@@ -256,12 +264,39 @@ impl Gateway {
             scope,
             values: assignments(resource, &checked),
         };
-        match self.db.row(&sql::build(resource, &plan)).await {
-            Ok(Some(row)) => self.represent(call, &row, StatusCode::OK),
-            Ok(None) => Err(ApiError::NotFound),
-            Err(DbError::Unique) => Err(self.invalid(resource, checked, Some(key)).await),
-            Err(e) => Err(db_error(e)),
+        self.write(call, &plan, &checked, Some(key), StatusCode::OK)
+            .await
+    }
+
+    /// Runs a create or update. A unique violation is answered with every taken value; when
+    /// the conflicting row is already gone by the time it is looked for, the write is tried
+    /// once more.
+    async fn write(
+        &self,
+        call: &Call<'_>,
+        plan: &Plan,
+        checked: &Checked,
+        except: Option<i64>,
+        status: StatusCode,
+    ) -> Result<Response<Bytes>, ApiError> {
+        let statement = sql::build(call.resource, plan);
+        for _ in 0..2 {
+            match self.db.row(&statement).await {
+                Ok(Some(row)) => return self.represent(call, &row, status),
+                Ok(None) => return Err(ApiError::NotFound),
+                Err(DbError::Unique) => {
+                    let taken = self.taken(call.resource, checked, except).await?;
+                    if !taken.is_empty() {
+                        return Err(named_errors(call.resource, taken));
+                    }
+                }
+                Err(e) => return Err(db_error(e)),
+            }
         }
+        Err(ApiError::Invalid(vec![(
+            validate::NON_FIELD_ERRORS.to_owned(),
+            vec!["The write conflicted with another; please retry.".to_owned()],
+        )]))
     }
 
     async fn destroy(&self, call: &Call<'_>) -> Result<Response<Bytes>, ApiError> {
@@ -331,11 +366,28 @@ impl Gateway {
         checked: Checked,
         except: Option<i64>,
     ) -> ApiError {
+        match self.taken(resource, &checked, except).await {
+            Ok(taken) => {
+                let mut errors = checked.errors;
+                errors.extend(taken);
+                named_errors(resource, errors)
+            }
+            Err(e) => e,
+        }
+    }
+
+    /// The uniqueness messages of the fields that passed validation but whose values another
+    /// row (than `except`) already holds.
+    async fn taken(
+        &self,
+        resource: &Resource,
+        checked: &Checked,
+        except: Option<i64>,
+    ) -> Result<Vec<(usize, Vec<String>)>, ApiError> {
         let Some(input) = &resource.input else {
-            return ApiError::Internal("resource has no input schema".into());
+            return Ok(Vec::new());
         };
-        let mut errors = checked.errors;
-        let candidates: Vec<(usize, &crate::spec::Unique, &Value)> = checked
+        let candidates: Vec<(usize, &crate::spec::Unique, SqlValue)> = checked
             .values
             .iter()
             .filter_map(|(i, value)| {
@@ -343,44 +395,35 @@ impl Gateway {
                     .unique
                     .iter()
                     .find(|u| u.field == input.fields[*i].name)?;
-                (!value.is_null()).then_some((*i, unique, value))
+                let value = SqlValue::from_json(input.fields[*i].kind, value)
+                    .filter(|_| !value.is_null())?;
+                Some((*i, unique, value))
             })
             .collect();
-        if !candidates.is_empty() {
-            let checks = candidates
-                .iter()
-                .filter_map(|(i, u, v)| {
-                    Some((
-                        u.column.clone(),
-                        SqlValue::from_json(input.fields[*i].kind, v)?,
-                    ))
-                })
-                .collect();
-            let plan = Plan::Taken { checks, except };
-            let taken = match self.db.row(&sql::build(resource, &plan)).await {
-                Ok(Some(row)) => db::bools(&row).unwrap_or_default(),
-                Ok(None) => Vec::new(),
-                Err(e) => return db_error(e),
-            };
-            for ((i, unique, _), taken) in candidates.iter().zip(taken) {
-                if taken {
-                    errors.push((*i, vec![unique.message.clone()]));
-                }
-            }
+        if candidates.is_empty() {
+            return Ok(Vec::new());
         }
-        if errors.is_empty() {
-            // The conflicting row went away between the write and the check.
-            return ApiError::Invalid(vec![(
-                validate::NON_FIELD_ERRORS.to_owned(),
-                vec!["The write conflicted with another; please retry.".to_owned()],
-            )]);
-        }
-        errors.sort_by_key(|(i, _)| *i);
-        let named: FieldErrors = errors
-            .into_iter()
-            .map(|(i, m)| (input.fields[i].name.clone(), m))
+        let checks = candidates
+            .iter()
+            .map(|(_, u, v)| (u.column.clone(), v.clone()))
             .collect();
-        ApiError::Invalid(named)
+        let plan = Plan::Taken { checks, except };
+        let row = self
+            .db
+            .row(&sql::build(resource, &plan))
+            .await
+            .map_err(db_error)?;
+        let taken = row
+            .map(|r| db::bools(&r))
+            .transpose()
+            .map_err(db_error)?
+            .unwrap_or_default();
+        Ok(candidates
+            .iter()
+            .zip(taken)
+            .filter(|(_, taken)| *taken)
+            .map(|((i, unique, _), _)| (*i, vec![unique.message.clone()]))
+            .collect())
     }
 
     fn represent(
@@ -430,6 +473,19 @@ impl Gateway {
     }
 }
 
+/// Field errors by input-field index, as the API's 400: fields in input-schema order.
+fn named_errors(resource: &Resource, mut errors: Vec<(usize, Vec<String>)>) -> ApiError {
+    let Some(input) = &resource.input else {
+        return ApiError::Internal("resource has no input schema".into());
+    };
+    errors.sort_by_key(|(i, _)| *i);
+    let named: FieldErrors = errors
+        .into_iter()
+        .map(|(i, m)| (input.fields[i].name.clone(), m))
+        .collect();
+    ApiError::Invalid(named)
+}
+
 fn db_error(e: DbError) -> ApiError {
     match e {
         DbError::Unavailable(cause) => ApiError::Unavailable(cause),
@@ -465,6 +521,29 @@ fn assignments(resource: &Resource, checked: &Checked) -> Vec<Assign> {
             })
         })
         .collect()
+}
+
+/// GET/HEAD of the OpenAPI document.
+fn serve_document(request: &Request<Bytes>, document: &Value) -> Response<Bytes> {
+    const ALLOW: &str = "GET, HEAD, OPTIONS";
+    let accept = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    let render = match respond::negotiate(accept) {
+        Ok(render) => render,
+        Err(e) => return respond::error(&e, Render::default(), Some(ALLOW)),
+    };
+    match *request.method() {
+        Method::GET | Method::HEAD | Method::OPTIONS => {
+            respond::json(StatusCode::OK, document, render, Some(ALLOW))
+        }
+        ref other => respond::error(
+            &ApiError::MethodNotAllowed(other.to_string()),
+            render,
+            Some(ALLOW),
+        ),
+    }
 }
 
 fn redirect(request: &Request<Bytes>) -> Response<Bytes> {

@@ -57,6 +57,14 @@ async fn run(settings: Settings) -> Result<(), String> {
             db.migrate(&spec.migrations).await
         }
         Command::Serve => serve(settings).await,
+        Command::OpenApi => {
+            let spec = load(&settings)?;
+            let document = specgate::openapi::document(&spec);
+            let text = serde_json::to_string_pretty(&document).map_err(|e| e.to_string())?;
+            let mut out = std::io::stdout();
+            std::io::Write::write_all(&mut out, format!("{text}\n").as_bytes())
+                .map_err(|e| e.to_string())
+        }
     }
 }
 

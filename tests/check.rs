@@ -5,19 +5,6 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-fn copy_spec(to: &Path) {
-    let from = common::books_spec();
-    std::fs::create_dir_all(to.join("schemas")).expect("mkdir");
-    std::fs::create_dir_all(to.join("migrations")).expect("mkdir");
-    for dir in ["schemas", "migrations"] {
-        for entry in std::fs::read_dir(from.join(dir)).expect("reads") {
-            let entry = entry.expect("entry");
-            std::fs::copy(entry.path(), to.join(dir).join(entry.file_name())).expect("copies");
-        }
-    }
-    std::fs::copy(from.join("routes.yaml"), to.join("routes.yaml")).expect("copies");
-}
-
 fn check(dir: &Path, database: &str) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_specgate"))
         .args(["check", "--spec"])
@@ -34,17 +21,11 @@ fn check(dir: &Path, database: &str) -> (bool, String) {
 }
 
 fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("specgate-check-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    copy_spec(&dir);
-    dir
+    common::copy_spec(&common::books_spec(), &format!("check-{name}"))
 }
 
 fn edit(dir: &Path, from: &str, to: &str) {
-    let path = dir.join("routes.yaml");
-    let text = std::fs::read_to_string(&path).expect("reads");
-    assert!(text.contains(from), "fixture has {from:?}");
-    std::fs::write(&path, text.replacen(from, to, 1)).expect("writes");
+    common::edit(&dir.join("routes.yaml"), from, to);
 }
 
 const NO_DB: &str = "postgres://postgres@127.0.0.1:1/none";

@@ -83,10 +83,16 @@ fn quote_plus(text: &str) -> String {
         .replace(' ', "+")
 }
 
+/// Whether Python's `str.isspace()` holds for `c`: Unicode White_Space plus the ASCII
+/// information separators U+001C..U+001F. `str.strip()`, `str.split()` and `int()` use it.
+pub fn is_python_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
 /// Parses an integer the way Python's `int()` does for text: surrounding whitespace, an
 /// optional sign, digits with single underscores between them. Saturates beyond `i64`.
 pub fn python_int(text: &str) -> Option<i64> {
-    let t = text.trim_matches(char::is_whitespace);
+    let t = text.trim_matches(is_python_space);
     let (negative, digits) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
         Some(b'+') => (false, &t[1..]),
@@ -137,6 +143,7 @@ mod tests {
     #[test]
     fn python_int_is_lenient_like_python() {
         assert_eq!(python_int(" +2 "), Some(2));
+        assert_eq!(python_int("\u{1f}3\u{a0}"), Some(3));
         assert_eq!(python_int("007"), Some(7));
         assert_eq!(python_int("1_000"), Some(1000));
         assert_eq!(python_int("-3"), Some(-3));

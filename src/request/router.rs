@@ -79,6 +79,7 @@ mod tests {
     fn route(template: &[Segment]) -> Route {
         Route {
             template: String::new(),
+            key_param: None,
             segments: template.to_vec(),
             resource: 0,
             name: String::new(),

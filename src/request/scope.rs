@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
-use super::query::{Query, python_int};
+use super::query::{Query, is_python_space, python_int};
 use crate::error::ApiError;
 use crate::plan::{Filter, Lookup, Scope, Search, SqlValue};
 use crate::spec::{FilterField, Kind, Resource};
@@ -67,7 +67,7 @@ fn filter(
     if raw.contains('\0') {
         return Err(message(resource, "nul"));
     }
-    let value = raw.trim_matches(char::is_whitespace);
+    let value = raw.trim_matches(is_python_space);
     if value.is_empty() {
         return Ok(None);
     }
@@ -76,7 +76,7 @@ fn filter(
         Lookup::In => {
             let items: Vec<&str> = value
                 .split(',')
-                .map(|i| i.trim_matches(char::is_whitespace))
+                .map(|i| i.trim_matches(is_python_space))
                 .filter(|i| !i.is_empty())
                 .collect();
             if items.is_empty() {
@@ -153,7 +153,11 @@ fn search(resource: &Resource, query: &Query) -> Option<Search> {
         return None;
     }
     let raw = query.last("search")?.replace('\0', "").replace(',', " ");
-    let terms: Vec<String> = raw.split_whitespace().map(str::to_owned).collect();
+    let terms: Vec<String> = raw
+        .split(is_python_space)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect();
     (!terms.is_empty()).then(|| Search {
         columns: resource.search.clone(),
         terms,
@@ -168,7 +172,7 @@ pub fn ordering(resource: &Resource, query: &Query) -> Vec<(String, bool)> {
         .map(|raw| {
             raw.split(',')
                 .filter_map(|term| {
-                    let term = term.trim_matches(char::is_whitespace);
+                    let term = term.trim_matches(is_python_space);
                     let (name, desc) = term.strip_prefix('-').map_or((term, false), |n| (n, true));
                     resource
                         .ordering

@@ -22,7 +22,7 @@ pub struct RouteTable {
 }
 
 /// Settings that belong with the contract rather than with one deployment.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsDef {
     /// What a response that violates its schema does: `enforce` (500), `log` or `off`.
@@ -30,6 +30,39 @@ pub struct SettingsDef {
     pub response_validation: ResponseValidation,
     /// Scheme and host used for absolute links (`next`, `previous`) instead of the request's.
     pub public_url: Option<String>,
+    /// Where the OpenAPI document is served; `null` switches it off.
+    #[serde(default = "default_openapi_path")]
+    pub openapi_path: Option<String>,
+    /// The API's title in the OpenAPI document.
+    #[serde(default = "default_title")]
+    pub title: String,
+    /// The API's version in the OpenAPI document.
+    #[serde(default = "default_version")]
+    pub version: String,
+}
+
+impl Default for SettingsDef {
+    fn default() -> Self {
+        SettingsDef {
+            response_validation: ResponseValidation::default(),
+            public_url: None,
+            openapi_path: default_openapi_path(),
+            title: default_title(),
+            version: default_version(),
+        }
+    }
+}
+
+fn default_openapi_path() -> Option<String> {
+    Some("/openapi.json".to_owned())
+}
+
+fn default_title() -> String {
+    "API".to_owned()
+}
+
+fn default_version() -> String {
+    "1".to_owned()
 }
 
 /// How strictly response bodies are checked against their schemas.

@@ -55,6 +55,12 @@ pub struct Spec {
     pub public_url: Option<String>,
     /// The folder holding `migrations/`.
     pub migrations: PathBuf,
+    /// Where the OpenAPI document is served, if anywhere.
+    pub openapi_path: Option<String>,
+    /// The API's title, for documents.
+    pub title: String,
+    /// The API's version, for documents.
+    pub version: String,
 }
 
 /// What a method on a route does.
@@ -114,6 +120,8 @@ pub enum Segment {
 pub struct Route {
     /// The template as written, for logs and documents.
     pub template: String,
+    /// The name of the key parameter in the template (`id` in `{id}`), if it has one.
+    pub key_param: Option<String>,
     /// The template split on `/` (the leading empty segment dropped).
     pub segments: Vec<Segment>,
     /// Index into [`Spec::resources`].
@@ -321,6 +329,9 @@ pub fn load(dir: &Path) -> Result<Spec, Vec<Problem>> {
             .public_url
             .map(|u| u.trim_end_matches('/').to_owned()),
         migrations: dir.join("migrations"),
+        openapi_path: table.settings.openapi_path.filter(|p| !p.is_empty()),
+        title: table.settings.title,
+        version: table.settings.version,
     })
 }
 
@@ -715,8 +726,14 @@ fn compile_route(
         allow.push("HEAD");
     }
     allow.push("OPTIONS");
+    let key_param = def
+        .path
+        .split('/')
+        .find(|s| s.starts_with('{') && s.ends_with('}'))
+        .map(|s| s.trim_matches(['{', '}']).to_owned());
     Some(Route {
         template: def.path.clone(),
+        key_param,
         segments,
         resource,
         name: def.name.clone().unwrap_or_else(|| def.resource.clone()),

@@ -12,6 +12,7 @@ pub mod formats;
 
 use serde_json::{Map, Value};
 
+use crate::request::query::{is_python_space, python_int};
 use crate::spec::{InputField, InputSchema, Kind};
 
 /// Messages per field, in report order. Rendered as `{"field": ["message", ...]}`.
@@ -144,8 +145,18 @@ fn coerce(field: &InputField, value: Value) -> Value {
             field,
             Value::String(formats::python_number_text(&n.to_string())),
         ),
+        (Kind::Integer, Value::Number(n)) if n.as_i64().is_none() => match n.as_f64() {
+            // `12.0` is an integer, as JSON Schema and DRF's `IntegerField` both read it.
+            Some(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => Value::from(x as i64),
+            _ => Value::Number(n),
+        },
+        (Kind::Boolean, Value::Number(n)) => match n.as_f64() {
+            Some(1.0) => Value::Bool(true),
+            Some(0.0) => Value::Bool(false),
+            _ => Value::Number(n),
+        },
         (_, Value::String(s)) if field.trim => {
-            let trimmed = s.trim_matches(char::is_whitespace);
+            let trimmed = s.trim_matches(is_python_space);
             let s = if trimmed.len() == s.len() {
                 s
             } else {
@@ -158,16 +169,39 @@ fn coerce(field: &InputField, value: Value) -> Value {
     }
 }
 
-/// Strings sent for numeric fields are parsed, as DRF's `IntegerField` and `FloatField` do.
+/// DRF's `BooleanField` words.
+pub const TRUE_WORDS: [&str; 14] = [
+    "t", "T", "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "1",
+];
+/// DRF's `BooleanField` words for false.
+pub const FALSE_WORDS: [&str; 14] = [
+    "f", "F", "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF", "0",
+];
+
+/// Text sent for a non-text field is read as DRF's fields read it (form bodies carry
+/// nothing but text): integers (`"12"`, `"12.0"`), numbers, DRF's boolean words, and an
+/// empty string as null where null is allowed.
 fn coerce_text(field: &InputField, s: String) -> Value {
+    if field.kind == Kind::Text || field.kind == Kind::Timestamp {
+        return Value::String(s);
+    }
+    if s.trim_matches(is_python_space).is_empty() && field.nullable {
+        return Value::Null;
+    }
     let parsed = match field.kind {
-        Kind::Integer => s.trim().parse::<i64>().ok().map(Value::from),
+        Kind::Integer => {
+            let digits = s.trim_end_matches(is_python_space).trim_end_matches('0');
+            let digits = digits.strip_suffix('.').unwrap_or(&s);
+            python_int(digits).map(Value::from)
+        }
         Kind::Number => s
-            .trim()
+            .trim_matches(is_python_space)
             .parse::<f64>()
             .ok()
             .filter(|f| f.is_finite())
             .map(Value::from),
+        Kind::Boolean if TRUE_WORDS.contains(&s.as_str()) => Some(Value::Bool(true)),
+        Kind::Boolean if FALSE_WORDS.contains(&s.as_str()) => Some(Value::Bool(false)),
         _ => None,
     };
     parsed.unwrap_or(Value::String(s))

@@ -27,6 +27,28 @@ pub fn books_spec() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/books")
 }
 
+/// A private copy of a spec folder (routes.yaml, schemas/, migrations/) to edit.
+pub fn copy_spec(from: &Path, name: &str) -> PathBuf {
+    let to = std::env::temp_dir().join(format!("specgate-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&to);
+    for dir in ["schemas", "migrations"] {
+        std::fs::create_dir_all(to.join(dir)).expect("mkdir");
+        for entry in std::fs::read_dir(from.join(dir)).expect("reads") {
+            let entry = entry.expect("entry");
+            std::fs::copy(entry.path(), to.join(dir).join(entry.file_name())).expect("copies");
+        }
+    }
+    std::fs::copy(from.join("routes.yaml"), to.join("routes.yaml")).expect("copies");
+    to
+}
+
+/// Replaces the first `from` in a file with `to` (which must be there).
+pub fn edit(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).expect("reads");
+    assert!(text.contains(from), "{} has {from:?}", path.display());
+    std::fs::write(path, text.replacen(from, to, 1)).expect("writes");
+}
+
 /// Runs SQL on a database with psql; panics with psql's message on failure.
 pub fn psql(database: &str, sql: &str) -> String {
     let out = Command::new("psql")

@@ -1,0 +1,466 @@
+//! The OpenAPI 3.1 document, generated from the compiled spec: the very schemas that drive
+//! validation are embedded as they are (OpenAPI 3.1 speaks JSON Schema 2020-12), so the
+//! document cannot drift from the behaviour. Pure: built once at start-up.
+
+use serde_json::{Map, Value, json};
+
+use crate::plan::Lookup;
+use crate::request::body::PARSES;
+use crate::spec::{Action, Kind, Resource, Route, Spec};
+use crate::validate::{FALSE_WORDS, TRUE_WORDS};
+
+/// The whole document.
+pub fn document(spec: &Spec) -> Value {
+    let mut paths = Map::new();
+    for route in &spec.routes {
+        let resource = &spec.resources[route.resource];
+        let mut item = Map::new();
+        if let Some(name) = &route.key_param {
+            item.insert(
+                "parameters".into(),
+                json!([{
+                    "name": name, "in": "path", "required": true,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": i64::MAX - 1}
+                }]),
+            );
+        }
+        for (method, action) in &route.methods {
+            let links = links(spec, route.resource);
+            item.insert(
+                method.as_str().to_ascii_lowercase(),
+                operation(route, resource, *action, links),
+            );
+        }
+        paths.insert(route.template.clone(), Value::Object(item));
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": spec.title, "version": spec.version},
+        "paths": paths,
+        "components": {"schemas": components(spec)},
+    })
+}
+
+fn reference(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+/// A schema as written, minus `$schema` (the document's dialect already says 2020-12).
+fn embed(schema: &Value) -> Value {
+    let mut schema = schema.clone();
+    if let Some(map) = schema.as_object_mut() {
+        map.remove("$schema");
+    }
+    schema
+}
+
+/// The input schema as form bodies carry it: every value is text. Text fields keep their
+/// rules (null cannot be sent); integers are digits (`12`, `12.0`), booleans DRF's words,
+/// and an empty value means null where null is allowed.
+fn form_schema(input: &Value) -> Value {
+    let mut form = input.clone();
+    let props = form.get_mut("properties").and_then(Value::as_object_mut);
+    for prop in props.into_iter().flat_map(|p| p.values_mut()) {
+        let types: Vec<String> = match prop.get("type") {
+            Some(Value::String(t)) => vec![t.clone()],
+            Some(Value::Array(ts)) => ts
+                .iter()
+                .filter_map(|t| t.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let nullable = types.iter().any(|t| t == "null");
+        let empty = if nullable { "|" } else { "" };
+        let replacement = if types.iter().any(|t| t == "integer") {
+            let positive = prop
+                .get("minimum")
+                .and_then(Value::as_f64)
+                .is_some_and(|m| m > 0.0);
+            let digits = if positive {
+                "[1-9][0-9]{0,8}"
+            } else {
+                "[0-9]{1,9}"
+            };
+            Some(json!({"type": "string", "pattern": format!("^(?:{digits}(?:\\.0*)?{empty})$")}))
+        } else if types.iter().any(|t| t == "boolean") {
+            let mut words = vec![json!("true"), json!("false")];
+            if nullable {
+                words.push(json!(""));
+            }
+            Some(json!({"type": "string", "enum": words}))
+        } else if types.iter().any(|t| t == "string") {
+            prop.as_object_mut()
+                .map(|p| p.insert("type".into(), json!("string")));
+            None
+        } else {
+            None
+        };
+        if let Some(replacement) = replacement {
+            *prop = replacement;
+        }
+    }
+    form
+}
+
+/// The ASCII subset of Django's e-mail rules (dot-atom local part; host names with a TLD of
+/// two or more characters, or `localhost`). The `email` format also admits quoted local
+/// parts, international domains and `[IP]` literals; the pattern keeps generated examples to
+/// addresses both sides agree on.
+const EMAIL_PATTERN: &str = "^[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+(\\.[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+)*@(((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z0-9-]{1,62}[A-Za-z0-9])|localhost)$";
+
+/// A boolean input as the gateway reads it: `true`/`false`, 1/0 and DRF's words.
+fn document_boolean(prop: &mut Value) {
+    let nullable = prop
+        .get("type")
+        .and_then(Value::as_array)
+        .is_some_and(|ts| ts.contains(&json!("null")));
+    let mut accepted = vec![json!(true), json!(false), json!(0), json!(1)];
+    accepted.extend(
+        TRUE_WORDS
+            .iter()
+            .chain(FALSE_WORDS.iter())
+            .map(|w| json!(w)),
+    );
+    if nullable {
+        accepted.push(Value::Null);
+    }
+    if let Some(map) = prop.as_object_mut() {
+        map.remove("type");
+        map.insert("enum".into(), Value::Array(accepted));
+    }
+}
+
+/// What the gateway's shaping adds to an input schema, said in the schema: text refuses NUL
+/// characters, and is trimmed before `minLength` (whitespace alone is blank).
+fn refuse_nul(mut schema: Value) -> Value {
+    let props = schema.get_mut("properties").and_then(Value::as_object_mut);
+    for prop in props.into_iter().flat_map(|p| p.values_mut()) {
+        let text = match prop.get("type") {
+            Some(Value::String(t)) => t == "string",
+            Some(Value::Array(ts)) => ts.iter().any(|t| t == "string"),
+            _ => false,
+        };
+        if prop.get("type").is_some_and(|t| {
+            t == "boolean"
+                || t.as_array()
+                    .is_some_and(|ts| ts.contains(&json!("boolean")))
+        }) {
+            document_boolean(prop);
+            continue;
+        }
+        let Some(map) = prop.as_object_mut().filter(|_| text) else {
+            continue;
+        };
+        if map.get("format").is_some_and(|f| f == "email") && !map.contains_key("pattern") {
+            map.insert("pattern".into(), json!(EMAIL_PATTERN));
+        }
+        map.entry("not")
+            .or_insert_with(|| json!({"type": "string", "pattern": "\\u0000"}));
+        // Values are trimmed before `minLength` is checked: whitespace alone is blank.
+        let trimmed = map.get("x-trim").and_then(Value::as_bool).unwrap_or(true);
+        let needs_text = map
+            .get("minLength")
+            .and_then(Value::as_u64)
+            .is_some_and(|m| m > 0);
+        if trimmed && needs_text && !map.contains_key("pattern") {
+            let all_of = map.entry("allOf").or_insert_with(|| json!([]));
+            if let Some(list) = all_of.as_array_mut() {
+                list.push(json!({"type": "string", "pattern": "\\S"}));
+            }
+        }
+    }
+    schema
+}
+
+fn components(spec: &Spec) -> Map<String, Value> {
+    let mut schemas = Map::new();
+    schemas.insert(
+        "Detail".into(),
+        json!({
+            "type": "object", "required": ["detail"], "additionalProperties": false,
+            "properties": {"detail": {"type": "string"}}
+        }),
+    );
+    schemas.insert(
+        "FieldErrors".into(),
+        json!({
+            "type": "object", "minProperties": 1,
+            "additionalProperties": {"type": "array", "minItems": 1, "items": {"type": "string"}}
+        }),
+    );
+    for resource in &spec.resources {
+        let name = &resource.name;
+        schemas.insert(name.clone(), embed(&resource.representation.document));
+        schemas.insert(
+            format!("{name}.page"),
+            json!({
+                "type": "object", "additionalProperties": false,
+                "required": ["count", "next", "previous", "results"],
+                "properties": {
+                    "count": {"type": "integer", "minimum": 0},
+                    "next": {"type": ["string", "null"], "format": "uri"},
+                    "previous": {"type": ["string", "null"], "format": "uri"},
+                    "results": {"type": "array", "items": reference(name)},
+                }
+            }),
+        );
+        if let Some(input) = &resource.input {
+            let full = refuse_nul(embed(&input.document));
+            let mut partial = full.clone();
+            if let Some(map) = partial.as_object_mut() {
+                map.remove("required");
+            }
+            let form = form_schema(&full);
+            let mut form_partial = form.clone();
+            if let Some(map) = form_partial.as_object_mut() {
+                map.remove("required");
+            }
+            schemas.insert(format!("{name}.input"), full);
+            schemas.insert(format!("{name}.patch"), partial);
+            schemas.insert(format!("{name}.input.form"), form);
+            schemas.insert(format!("{name}.patch.form"), form_partial);
+        }
+    }
+    schemas
+}
+
+fn operation(
+    route: &Route,
+    resource: &Resource,
+    action: Action,
+    links: Map<String, Value>,
+) -> Value {
+    let name = &resource.name;
+    let mut op = Map::new();
+    op.insert("operationId".into(), json!(operation_id(action, name)));
+    op.insert(
+        "summary".into(),
+        json!(format!("{} ({})", route.name, action_name(action))),
+    );
+    let mut parameters = Vec::new();
+    if action != Action::Create {
+        parameters.extend(scope_parameters(resource));
+    }
+    if action == Action::List {
+        // Read leniently, as DRF does: anything that is not a positive (non-negative) integer
+        // means the default, so every string is an acceptable value.
+        let lenient = json!({"type": "string", "examples": ["10"]});
+        parameters.push(query_parameter(
+            "limit",
+            lenient.clone(),
+            "Page size; anything but a positive integer means the default.",
+        ));
+        parameters.push(query_parameter(
+            "offset",
+            lenient,
+            "Rows to skip; anything but a non-negative integer means 0.",
+        ));
+        if !resource.ordering.is_empty() {
+            let names: Vec<&str> = resource.ordering.iter().map(|(n, _)| n.as_str()).collect();
+            let about = format!(
+                "Comma-separated fields, `-` for descending: {}.",
+                names.join(", ")
+            );
+            parameters.push(query_parameter(
+                "ordering",
+                json!({"type": "string"}),
+                &about,
+            ));
+        }
+    }
+    if !parameters.is_empty() {
+        op.insert("parameters".into(), Value::Array(parameters));
+    }
+    let body = match action {
+        Action::Create | Action::Update => Some(format!("{name}.input")),
+        Action::PartialUpdate => Some(format!("{name}.patch")),
+        _ => None,
+    };
+    if let Some(schema) = &body {
+        let content: Map<String, Value> = PARSES
+            .iter()
+            .map(|media| {
+                let variant = if media.ends_with("json") {
+                    schema.clone()
+                } else {
+                    format!("{schema}.form")
+                };
+                (media.to_string(), json!({"schema": reference(&variant)}))
+            })
+            .collect();
+        // An empty body reads as `{}`: it is only refused when the schema requires fields.
+        let required = action != Action::PartialUpdate
+            && resource
+                .input
+                .as_ref()
+                .is_some_and(|i| i.fields.iter().any(|f| f.required));
+        op.insert(
+            "requestBody".into(),
+            json!({"required": required, "content": content}),
+        );
+    }
+    op.insert(
+        "responses".into(),
+        responses(resource, action, body.is_some(), links),
+    );
+    Value::Object(op)
+}
+
+fn operation_id(action: Action, resource: &str) -> String {
+    format!("{}_{resource}", action_name(action))
+}
+
+fn action_name(action: Action) -> &'static str {
+    match action {
+        Action::List => "list",
+        Action::Create => "create",
+        Action::Retrieve => "retrieve",
+        Action::Update => "update",
+        Action::PartialUpdate => "partial_update",
+        Action::Destroy => "destroy",
+    }
+}
+
+fn query_parameter(name: &str, schema: Value, description: &str) -> Value {
+    json!({"name": name, "in": "query", "required": false, "schema": schema, "description": description})
+}
+
+/// `search` and every `field__lookup` a resource declares.
+fn scope_parameters(resource: &Resource) -> Vec<Value> {
+    let mut out = Vec::new();
+    if !resource.search.is_empty() {
+        out.push(query_parameter(
+            "search",
+            json!({"type": "string"}),
+            "Terms that must each appear, ignoring case, in one of the search fields.",
+        ));
+    }
+    for field in &resource.filters {
+        for lookup in &field.lookups {
+            // A NUL character in a filter value is refused (400).
+            let schema = match (field.kind, lookup) {
+                (
+                    Kind::Integer,
+                    Lookup::Exact | Lookup::Gt | Lookup::Gte | Lookup::Lt | Lookup::Lte,
+                ) => json!({"type": "integer"}),
+                _ => json!({"type": "string", "pattern": "^[^\\u0000]*$"}),
+            };
+            let about = format!("`{}` {} the value.", field.name, lookup.name());
+            out.push(query_parameter(
+                &format!("{}__{}", field.name, lookup.name()),
+                schema.clone(),
+                &about,
+            ));
+            if *lookup == Lookup::Exact {
+                out.push(query_parameter(&field.name, schema, &about));
+            }
+        }
+    }
+    out
+}
+
+fn json_content(schema: Value) -> Value {
+    json!({"application/json": {"schema": schema}})
+}
+
+fn response(description: &str, schema: Value) -> Value {
+    json!({"description": description, "content": json_content(schema)})
+}
+
+fn responses(
+    resource: &Resource,
+    action: Action,
+    takes_body: bool,
+    links: Map<String, Value>,
+) -> Value {
+    let name = &resource.name;
+    let detail = || reference("Detail");
+    let invalid = || json!({"anyOf": [reference("FieldErrors"), reference("Detail")]});
+    let mut out = Map::new();
+    match action {
+        Action::List => {
+            out.insert(
+                "200".into(),
+                response("A page of results.", reference(&format!("{name}.page"))),
+            );
+        }
+        Action::Create => {
+            let mut created = response("Created.", reference(name));
+            if !links.is_empty() {
+                created["links"] = Value::Object(links);
+            }
+            out.insert("201".into(), created);
+        }
+        Action::Retrieve | Action::Update | Action::PartialUpdate => {
+            out.insert("200".into(), response("The object.", reference(name)));
+        }
+        Action::Destroy => {
+            out.insert("204".into(), json!({"description": "Deleted."}));
+        }
+    }
+    out.insert(
+        "400".into(),
+        response("Invalid input: errors per field, or a detail.", invalid()),
+    );
+    if action.is_detail() {
+        out.insert(
+            "404".into(),
+            response("No such object (or not in the filtered scope).", detail()),
+        );
+    }
+    out.insert(
+        "406".into(),
+        response("The Accept header cannot be satisfied.", detail()),
+    );
+    if takes_body {
+        out.insert("413".into(), response("The body is too large.", detail()));
+        out.insert("415".into(), response("Unsupported media type.", detail()));
+    }
+    out.insert(
+        "503".into(),
+        response("The database is unavailable; retry later.", detail()),
+    );
+    Value::Object(out)
+}
+
+/// From a create's response to every detail operation on the same resource, passing the
+/// key from the response body, for stateful testers.
+fn links(spec: &Spec, resource_index: usize) -> Map<String, Value> {
+    let resource = &spec.resources[resource_index];
+    let mut links = Map::new();
+    let Some(key_field) = resource.fields.get(resource.key_field).map(|f| &f.name) else {
+        return links;
+    };
+    for route in spec.routes.iter().filter(|r| r.resource == resource_index) {
+        let Some(param) = &route.key_param else {
+            continue;
+        };
+        for (_, action) in &route.methods {
+            links.insert(
+                format!(
+                    "{}{}",
+                    capitalised(action_name(*action)),
+                    capitalised(&resource.name)
+                ),
+                json!({
+                    "operationId": operation_id(*action, &resource.name),
+                    "parameters": {param.as_str(): format!("$response.body#/{key_field}")},
+                }),
+            );
+        }
+    }
+    links
+}
+
+/// `partial_update` → `PartialUpdate`.
+fn capitalised(name: &str) -> String {
+    name.split('_')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|c| c.to_uppercase().chain(chars).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect()
+}
