@@ -66,8 +66,15 @@ impl Gateway {
     }
 
     /// Answers one request, and logs it with its id, status and duration.
-    pub async fn handle(&self, request: Request<Bytes>) -> Response<Bytes> {
+    pub async fn handle(&self, mut request: Request<Bytes>) -> Response<Bytes> {
         let started = Instant::now();
+        // Methods are read upper-cased, as Django does (`get` is GET; `brew` is BREW).
+        let upper = request.method().as_str().to_ascii_uppercase();
+        if upper != request.method().as_str()
+            && let Ok(method) = Method::from_bytes(upper.as_bytes())
+        {
+            *request.method_mut() = method;
+        }
         let id = format!("{:016x}", self.next_id.fetch_add(1, Ordering::Relaxed));
         let mut response = self.dispatch(&request, &id).await;
         if request.method() == Method::HEAD {
@@ -116,20 +123,25 @@ impl Gateway {
             Ok(render) => render,
             Err(e) => return respond::error(&e, Render::default(), allow),
         };
-        if request.method() == Method::OPTIONS {
-            return respond::json(StatusCode::OK, &metadata(route, resource), render, allow);
+        let query = Query::parse(request.uri().query());
+        // DRF's `?format=` override: only `json` is served; any other format is not found.
+        if query.last("format").is_some_and(|f| f != "json") {
+            return respond::error(&ApiError::NotFound, render, allow);
         }
-        let Some(action) = route.action(request.method()) else {
-            let e = ApiError::MethodNotAllowed(request.method().to_string());
-            return respond::error(&e, render, allow);
-        };
         let call = Call {
             route,
             resource,
             key: key.as_deref(),
-            query: Query::parse(request.uri().query()),
+            query,
             request,
             render,
+        };
+        if request.method() == Method::OPTIONS {
+            return self.options(&call).await;
+        }
+        let Some(action) = route.action(request.method()) else {
+            let e = ApiError::MethodNotAllowed(request.method().to_string());
+            return respond::error(&e, render, allow);
         };
         match self.run(action, &call).await {
             Ok(response) => response,
@@ -140,6 +152,22 @@ impl Gateway {
                 respond::error(&e, render, allow)
             }
         }
+    }
+
+    /// OPTIONS: the metadata; on a detail route whose object is missing (or out of scope),
+    /// without the write actions, as DRF leaves out what it cannot check permissions on.
+    async fn options(&self, call: &Call<'_>) -> Response<Bytes> {
+        let mut body = metadata(call.route, call.resource);
+        if call.route.key_param.is_some() {
+            let found = match (parse_key(call.key), self.scope(call)) {
+                (Ok(key), Ok(scope)) => self.must_exist(call.resource, key, &scope).await.is_ok(),
+                _ => false,
+            };
+            if !found && let Some(map) = body.as_object_mut() {
+                map.remove("actions");
+            }
+        }
+        respond::json(StatusCode::OK, &body, call.render, Some(&call.route.allow))
     }
 
     async fn run(&self, action: Action, call: &Call<'_>) -> Result<Response<Bytes>, ApiError> {
@@ -237,9 +265,14 @@ impl Gateway {
         if !checked.errors.is_empty() {
             return Err(self.invalid(resource, checked, None).await);
         }
-        let plan = Plan::Create {
-            values: assignments(resource, &checked),
-        };
+        let values = assignments(resource, &checked);
+        let guarded = resource
+            .unique
+            .iter()
+            .filter(|u| values.iter().any(|a| a.column == u.column))
+            .map(|u| u.column.clone())
+            .collect();
+        let plan = Plan::Create { values, guarded };
         self.write(call, &plan, &checked, None, StatusCode::CREATED)
             .await
     }
@@ -283,8 +316,9 @@ impl Gateway {
         for _ in 0..2 {
             match self.db.row(&statement).await {
                 Ok(Some(row)) => return self.represent(call, &row, status),
-                Ok(None) => return Err(ApiError::NotFound),
-                Err(DbError::Unique) => {
+                Ok(None) if !matches!(plan, Plan::Create { .. }) => return Err(ApiError::NotFound),
+                // A create inserts nothing when a guarded unique value is taken.
+                Ok(None) | Err(DbError::Unique) => {
                     let taken = self.taken(call.resource, checked, except).await?;
                     if !taken.is_empty() {
                         return Err(named_errors(call.resource, taken));

@@ -183,10 +183,13 @@ pub enum Plan {
         /// Which rows.
         scope: Scope,
     },
-    /// Insert a row.
+    /// Insert a row, unless a unique value is already taken (then nothing is inserted, and
+    /// no key is drawn from the sequence).
     Create {
         /// The columns given; the others take their defaults.
         values: Vec<Assign>,
+        /// Quoted unique columns among `values`, checked before inserting.
+        guarded: Vec<String>,
     },
     /// Change a row, if in scope.
     Update {

@@ -20,10 +20,8 @@ pub struct Render {
 /// Picks the representation from `Accept`, as DRF does: the most specific media ranges
 /// first; JSON is the only representation, so a header that excludes it is a 406.
 pub fn negotiate(accept: Option<&str>) -> Result<Render, ApiError> {
-    let accept = accept
-        .map(str::trim)
-        .filter(|a| !a.is_empty())
-        .unwrap_or("*/*");
+    // No header means anything; a header with nothing in it accepts nothing, as in DRF.
+    let accept = accept.map(str::trim).unwrap_or("*/*");
     let mut best: Option<(u8, Render)> = None;
     for range in accept.split(',') {
         let mut parts = range.split(';').map(str::trim);
@@ -187,6 +185,7 @@ mod tests {
             negotiate(Some("application/xml")),
             Err(ApiError::NotAcceptable)
         ));
+        assert!(matches!(negotiate(Some("")), Err(ApiError::NotAcceptable)));
     }
 
     #[test]

@@ -55,15 +55,32 @@ pub fn build(resource: &Resource, plan: &Plan) -> Statement {
             let filter = scope_sql(&mut st, scope);
             format!("DELETE FROM {table} t WHERE t.{key} = {id}{filter} RETURNING 1")
         }
-        Plan::Create { values } => {
+        Plan::Create { values, guarded } => {
             let columns: Vec<&str> = values.iter().map(|a| a.column.as_str()).collect();
             let placeholders: Vec<String> =
                 values.iter().map(|a| placeholder(&mut st, a)).collect();
             let insert = if values.is_empty() {
                 format!("INSERT INTO {table} DEFAULT VALUES RETURNING *")
             } else {
+                // A taken unique value inserts nothing: the key's sequence is only drawn
+                // for a row that is actually inserted, as when the check ran first.
+                let guards: Vec<String> = guarded
+                    .iter()
+                    .filter_map(|column| {
+                        let at = columns.iter().position(|c| c == column)?;
+                        Some(format!(
+                            "NOT EXISTS (SELECT 1 FROM {table} g WHERE g.{column} = {})",
+                            placeholders[at]
+                        ))
+                    })
+                    .collect();
+                let condition = if guards.is_empty() {
+                    String::new()
+                } else {
+                    format!(" WHERE {}", guards.join(" AND "))
+                };
                 format!(
-                    "INSERT INTO {table} ({}) VALUES ({}) RETURNING *",
+                    "INSERT INTO {table} ({}) SELECT {}{condition} RETURNING *",
                     columns.join(", "),
                     placeholders.join(", ")
                 )

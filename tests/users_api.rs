@@ -624,3 +624,75 @@ fn the_list_shows_a_first_page_with_links() {
         format!("http://{}/api/users/?limit=10", gw.addr)
     );
 }
+
+#[test]
+fn a_create_refused_for_uniqueness_draws_no_id() {
+    let gw = Gateway::users();
+    let first = create(&gw, "mike", "hello@world.com")["id"]
+        .as_i64()
+        .unwrap_or_default();
+    let dup = gw.json(
+        "POST",
+        "/api/users/",
+        &json!({"username": "mike", "email": "hello@world.com"}),
+    );
+    assert_eq!(dup.status, 400);
+    let next = create(&gw, "jane", "jane@world.com")["id"]
+        .as_i64()
+        .unwrap_or_default();
+    assert_eq!(
+        next,
+        first + 1,
+        "ids follow on as in the original, which checked before inserting"
+    );
+}
+
+#[test]
+fn drf_details_found_by_the_differential_check() {
+    let gw = Gateway::users();
+    let id = create(&gw, "mike", "mike@example.com")["id"]
+        .as_i64()
+        .unwrap_or_default();
+    for bad in [json!(false), json!([]), json!({})] {
+        let r = gw.json(
+            "POST",
+            "/api/users/",
+            &json!({"username": "x", "email": bad}),
+        );
+        assert_400(&r, json!({"email": ["Enter a valid email address."]}));
+    }
+    let r = gw.json(
+        "POST",
+        "/api/users/",
+        &json!({"username": "x", "email": "a\u{0}@example.com"}),
+    );
+    assert_400(
+        &r,
+        json!({"email": ["Null characters are not allowed.", "Enter a valid email address."]}),
+    );
+    let latin = gw.send(
+        "POST",
+        "/api/users/",
+        &[("Content-Type", "application/json; charset=latin-1")],
+        b"{\"username\": \"caf\xe9\", \"email\": \"cafe@example.com\"}",
+    );
+    assert_eq!(latin.status, 201, "{}", latin.text());
+    assert_eq!(latin.json()["username"], "café");
+    assert_eq!(
+        gw.send("get", "/api/users/", &[], b"").status,
+        200,
+        "methods are upper-cased"
+    );
+    assert_eq!(
+        gw.send("GET", "/api/users/", &[("Accept", "")], b"").status,
+        406
+    );
+    assert_eq!(gw.get("/api/users/?format=xml").status, 404);
+    assert_eq!(gw.get("/api/users/?format=json").status, 200);
+    let missing = gw.send("OPTIONS", "/api/users/99999/", &[], b"").json();
+    assert!(missing.get("actions").is_none());
+    let found = gw
+        .send("OPTIONS", &format!("/api/users/{id}/"), &[], b"")
+        .json();
+    assert!(found["actions"]["PUT"].is_object());
+}

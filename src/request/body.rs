@@ -27,6 +27,24 @@ pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Value, ApiError>
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
+    let transcoded;
+    let body = match (media.as_str(), charset(sent).as_deref()) {
+        ("multipart/form-data", _) | (_, None) => body,
+        (_, Some("utf-8" | "utf8" | "u8" | "utf" | "us-ascii" | "ascii")) => body,
+        (
+            _,
+            Some("latin-1" | "latin1" | "iso-8859-1" | "iso8859-1" | "l1" | "iso-ir-100" | "cp819"),
+        ) => {
+            transcoded = latin1_to_utf8(body);
+            &transcoded
+        }
+        ("application/json", Some(other)) => {
+            return Err(ApiError::Parse(format!(
+                "JSON parse error - unknown encoding: {other}"
+            )));
+        }
+        _ => body,
+    };
     match media.as_str() {
         "application/json" => parse_json(body),
         "application/x-www-form-urlencoded" => form::parse_urlencoded(body)
@@ -37,6 +55,23 @@ pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Value, ApiError>
             .map_err(|e| ApiError::Parse(e.to_string())),
         _ => Err(ApiError::UnsupportedMediaType(sent.to_owned())),
     }
+}
+
+/// The `charset` parameter of a Content-Type, lower-cased and unquoted.
+fn charset(content_type: &str) -> Option<String> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        (name.trim().eq_ignore_ascii_case("charset"))
+            .then(|| value.trim().trim_matches('"').to_ascii_lowercase())
+    })
+}
+
+/// Latin-1 bytes are the first 256 code points.
+fn latin1_to_utf8(body: &[u8]) -> Vec<u8> {
+    body.iter()
+        .map(|&b| char::from(b))
+        .collect::<String>()
+        .into_bytes()
 }
 
 fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
@@ -74,6 +109,21 @@ mod tests {
         let form = parse(Some("application/x-www-form-urlencoded"), b"a=1&b=");
         assert_eq!(form.ok(), Some(serde_json::json!({"a": "1", "b": ""})));
         assert_eq!(parse(None, b"").ok(), Some(serde_json::json!({})));
+    }
+
+    #[test]
+    fn charsets_are_honoured() {
+        let latin = parse(
+            Some("application/json; charset=latin-1"),
+            b"{\"a\":\"caf\xe9\"}",
+        );
+        assert_eq!(latin.ok(), Some(serde_json::json!({"a": "café"})));
+        match parse(Some("application/json; charset=klingon"), b"{}") {
+            Err(ApiError::Parse(d)) => {
+                assert_eq!(d, "JSON parse error - unknown encoding: klingon")
+            }
+            other => panic!("unexpected {other:?}"),
+        }
     }
 
     #[test]

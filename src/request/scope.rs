@@ -79,9 +79,7 @@ fn filter(
                 .map(|i| i.trim_matches(is_python_space))
                 .filter(|i| !i.is_empty())
                 .collect();
-            if items.is_empty() {
-                return Ok(None);
-            }
+            // Only empty items (`,`): a list of nothing, which nothing is in.
             match field.kind {
                 Kind::Integer => SqlValue::IntList(
                     items

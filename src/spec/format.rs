@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use indexmap::IndexMap;
 use serde::Deserialize;
 
 /// The whole `routes.yaml`.
@@ -100,9 +101,10 @@ pub struct ResourceDef {
     /// Fields that `?search=` looks into.
     #[serde(default)]
     pub search: Vec<String>,
-    /// Filterable fields and their lookups (`exact`, `icontains`, ...).
+    /// Filterable fields and their lookups (`exact`, `icontains`, ...), in the order their
+    /// errors are reported.
     #[serde(default)]
-    pub filters: BTreeMap<String, Vec<String>>,
+    pub filters: IndexMap<String, Vec<String>>,
     /// Messages for bad filter values, keyed `nul` (a NUL character) and `invalid` (a value
     /// that does not parse as the field's type).
     #[serde(default)]

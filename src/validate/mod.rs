@@ -229,12 +229,12 @@ fn messages(field: &InputField, value: Option<&Value>, failed: &[String]) -> Vec
         };
         return vec![field.message(key)];
     }
-    let position = |k: &str| {
-        field
-            .keywords
-            .keys()
-            .position(|p| p == k)
-            .unwrap_or(usize::MAX)
+    // Messages follow the keywords' written order; NUL's comes right after `maxLength`'s
+    // (DRF runs its NUL check after the length check and before e-mail's), else last.
+    let written = |k: &str| field.keywords.keys().position(|p| p == k).map(|p| 2 * p);
+    let position = |k: &str| match k {
+        "nul" => written("maxLength").map_or(usize::MAX, |p| p + 1),
+        _ => written(k).unwrap_or(usize::MAX),
     };
     let mut keywords = failed;
     keywords.sort_by_key(|k| position(k));
