@@ -2,6 +2,107 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
+
+/// Limits on what a client may send and how long anything may take; each has a flag
+/// `--NAME VALUE` and an environment variable `SPECGATE_NAME` (upper-cased, `-` → `_`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// `max-body`: largest request body in bytes (413 beyond).
+    pub max_body: usize,
+    /// `max-header-bytes`: largest request head in bytes (431 beyond; at least 8192).
+    pub max_header_bytes: usize,
+    /// `max-headers`: most header fields in a request (431 beyond).
+    pub max_headers: usize,
+    /// `max-query-bytes`: longest query string (414 beyond).
+    pub max_query_bytes: usize,
+    /// `max-query-params`: most query parameters (400 beyond).
+    pub max_query_params: usize,
+    /// `max-json-depth`: deepest nesting of arrays and objects in a JSON body (400 beyond).
+    pub max_json_depth: usize,
+    /// `max-clients`: connections served at once; further clients wait to be accepted.
+    pub max_clients: usize,
+    /// `header-timeout-ms`: time a client has to send its request head.
+    pub header_timeout: Duration,
+    /// `body-timeout-ms`: time a client has to send its body (408 beyond).
+    pub body_timeout: Duration,
+    /// `request-timeout-ms`: time a request may take once read (503 beyond).
+    pub request_timeout: Duration,
+    /// `statement-timeout-ms`: PostgreSQL's `statement_timeout` on every connection.
+    pub statement_timeout: Duration,
+    /// `pool-timeout-ms`: how long a request waits for a database connection (503 beyond).
+    pub pool_timeout: Duration,
+    /// `shutdown-grace-ms`: time in-flight requests get to finish on SIGTERM/SIGINT.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body: 1024 * 1024,
+            max_header_bytes: 16 * 1024,
+            max_headers: 100,
+            max_query_bytes: 8 * 1024,
+            max_query_params: 256,
+            max_json_depth: 32,
+            max_clients: 1024,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            statement_timeout: Duration::from_secs(10),
+            pool_timeout: Duration::from_secs(5),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Limits {
+    /// Sets the limit called `name` (its flag without `--`) from text; `Ok(false)` when no
+    /// limit has that name.
+    fn set(&mut self, name: &str, value: &str) -> Result<bool, String> {
+        let number = || {
+            value
+                .trim()
+                .parse::<u64>()
+                .map_err(|e| format!("{name}: {e}"))
+        };
+        let size = || number().map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+        let millis = || number().map(Duration::from_millis);
+        match name {
+            "max-body" => self.max_body = size()?,
+            "max-header-bytes" => self.max_header_bytes = size()?.max(8192),
+            "max-headers" => self.max_headers = size()?,
+            "max-query-bytes" => self.max_query_bytes = size()?,
+            "max-query-params" => self.max_query_params = size()?,
+            "max-json-depth" => self.max_json_depth = size()?.max(1),
+            "max-clients" => self.max_clients = size()?.max(1),
+            "header-timeout-ms" => self.header_timeout = millis()?,
+            "body-timeout-ms" => self.body_timeout = millis()?,
+            "request-timeout-ms" => self.request_timeout = millis()?,
+            "statement-timeout-ms" => self.statement_timeout = millis()?,
+            "pool-timeout-ms" => self.pool_timeout = millis()?,
+            "shutdown-grace-ms" => self.shutdown_grace = millis()?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    const NAMES: [&'static str; 13] = [
+        "max-body",
+        "max-header-bytes",
+        "max-headers",
+        "max-query-bytes",
+        "max-query-params",
+        "max-json-depth",
+        "max-clients",
+        "header-timeout-ms",
+        "body-timeout-ms",
+        "request-timeout-ms",
+        "statement-timeout-ms",
+        "pool-timeout-ms",
+        "shutdown-grace-ms",
+    ];
+}
 
 /// What to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +134,8 @@ pub struct Settings {
     pub migrate: bool,
     /// `--max-connections` / `SPECGATE_MAX_CONNECTIONS`: database pool size.
     pub max_connections: u32,
+    /// Limits and timeouts.
+    pub limits: Limits,
 }
 
 /// The default database: a `specgate` database on the local PostgreSQL.
@@ -48,7 +151,13 @@ pub const USAGE: &str = "usage: specgate [serve|check|migrate|openapi] [--listen
 
 environment: SPECGATE_LISTEN (127.0.0.1:8000), SPECGATE_SPEC (.), DATABASE_URL
 (postgres://postgres@127.0.0.1:5432/specgate), SPECGATE_LOG (info), SPECGATE_MIGRATE (1),
-SPECGATE_MAX_CONNECTIONS (8)";
+SPECGATE_MAX_CONNECTIONS (8).
+
+limits (flag --NAME VALUE, or SPECGATE_NAME): max-body (1048576), max-header-bytes (16384),
+max-headers (100), max-query-bytes (8192), max-query-params (256), max-json-depth (32),
+max-clients (1024), header-timeout-ms (10000), body-timeout-ms (10000),
+request-timeout-ms (30000), statement-timeout-ms (10000), pool-timeout-ms (5000),
+shutdown-grace-ms (10000)";
 
 impl Settings {
     /// Reads `args` (without the program name) over the environment given by `env`.
@@ -71,7 +180,17 @@ impl Settings {
                 .transpose()
                 .map_err(|e| format!("SPECGATE_MAX_CONNECTIONS: {e}"))?
                 .unwrap_or(8),
+            limits: Limits::default(),
         };
+        for name in Limits::NAMES {
+            let var = format!("SPECGATE_{}", name.to_ascii_uppercase().replace('-', "_"));
+            if let Some(value) = env(&var) {
+                settings
+                    .limits
+                    .set(name, &value)
+                    .map_err(|e| format!("{var}: {e}"))?;
+            }
+        }
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             let mut value = |name: &str| {
@@ -95,6 +214,10 @@ impl Settings {
                     settings.max_connections = value(arg)?
                         .parse()
                         .map_err(|e| format!("--max-connections: {e}"))?
+                }
+                flag if flag.starts_with("--") && Limits::NAMES.contains(&&flag[2..]) => {
+                    let value = value(arg)?;
+                    settings.limits.set(&flag[2..], &value)?;
                 }
                 other => return Err(format!("unknown argument {other:?}")),
             }
@@ -126,6 +249,17 @@ mod tests {
         assert_eq!(s.command, Command::Check);
         assert_eq!(s.listen.port(), 1);
         assert!(!s.migrate);
+    }
+
+    #[test]
+    fn limits_come_from_flags_and_environment() {
+        let env = |k: &str| (k == "SPECGATE_MAX_BODY").then(|| "10".to_owned());
+        let s = Settings::parse(&args(&["--request-timeout-ms", "250"]), &env)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.limits.max_body, 10);
+        assert_eq!(s.limits.request_timeout, Duration::from_millis(250));
+        assert_eq!(s.limits.max_json_depth, Limits::default().max_json_depth);
+        assert!(Settings::parse(&args(&["--max-body", "lots"]), &|_| None).is_err());
     }
 
     #[test]

@@ -3,13 +3,13 @@
 //! database IO.
 
 use std::path::Path;
-use std::time::Duration;
 
 use chrono::{DateTime, Timelike, Utc};
 use serde_json::{Map, Value};
 use sqlx::postgres::{PgArguments, PgPoolOptions, PgRow};
 use sqlx::{Arguments, PgPool, Row};
 
+use crate::config::Limits;
 use crate::plan::SqlValue;
 use crate::spec::{Field, Kind, Spec};
 use crate::sql::Statement;
@@ -45,9 +45,9 @@ impl From<sqlx::Error> for DbError {
             | sqlx::Error::WorkerCrashed
             | sqlx::Error::Tls(_) => DbError::Unavailable(e.to_string()),
             sqlx::Error::Database(db)
-                if db
-                    .code()
-                    .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")) =>
+                if db.code().is_some_and(|c| {
+                    c.starts_with("08") || c.starts_with("57P") || c == "57014"
+                }) =>
             {
                 DbError::Unavailable(e.to_string())
             }
@@ -64,16 +64,23 @@ pub struct Db {
 
 impl Db {
     /// Connects lazily: the gateway starts even while the database is down.
-    pub fn connect(url: &str, max_connections: u32) -> Result<Db, String> {
+    pub fn connect(url: &str, max_connections: u32, limits: &Limits) -> Result<Db, String> {
+        let statement_timeout = format!(
+            "SET statement_timeout = {}",
+            limits.statement_timeout.as_millis()
+        );
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(limits.pool_timeout)
             // A prepared statement whose LIKE pattern is a parameter otherwise falls back to
             // a generic plan that cannot use the prefix and trigram indexes (measured on a
             // million rows: 44 ms → 8 ms for an istartswith page).
-            .after_connect(|conn, _meta| {
+            .after_connect(move |conn, _meta| {
+                let statement_timeout = statement_timeout.clone();
                 Box::pin(async move {
-                    sqlx::Executor::execute(conn, "SET plan_cache_mode = force_custom_plan")
+                    sqlx::Executor::execute(&mut *conn, "SET plan_cache_mode = force_custom_plan")
+                        .await?;
+                    sqlx::Executor::execute(&mut *conn, sqlx::AssertSqlSafe(statement_timeout))
                         .await?;
                     Ok(())
                 })
@@ -149,6 +156,12 @@ impl Db {
             }
         }
         Ok(missing)
+    }
+
+    /// Whether the database answers now (for the readiness endpoint).
+    pub async fn ready(&self) -> Result<(), DbError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 
     /// Closes the pool, waiting for connections in use.

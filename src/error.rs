@@ -24,6 +24,16 @@ pub enum ApiError {
     Invalid(FieldErrors),
     /// A body larger than the configured limit.
     PayloadTooLarge,
+    /// A body that did not arrive in time.
+    BodyTimeout,
+    /// A query string longer than the configured limit.
+    QueryTooLong,
+    /// More query parameters than the configured limit.
+    TooManyParameters,
+    /// A JSON body nested deeper than the configured limit.
+    TooDeep(usize),
+    /// The request took longer than the configured limit.
+    Timeout,
     /// The database cannot be reached; the cause is for the log.
     Unavailable(String),
     /// A bug or an unexpected failure; the cause is for the log.
@@ -40,6 +50,10 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Parse(_) | ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::QueryTooLong => StatusCode::URI_TOO_LONG,
+            ApiError::TooManyParameters | ApiError::TooDeep(_) => StatusCode::BAD_REQUEST,
+            ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -47,7 +61,10 @@ impl ApiError {
 
     /// Whether the gateway, not the client, is at fault (logged as an error).
     pub fn is_server_fault(&self) -> bool {
-        matches!(self, ApiError::Unavailable(_) | ApiError::Internal(_))
+        matches!(
+            self,
+            ApiError::Unavailable(_) | ApiError::Internal(_) | ApiError::Timeout
+        )
     }
 
     /// The body of the answer.
@@ -68,6 +85,13 @@ impl ApiError {
                 return Value::Object(map);
             }
             ApiError::PayloadTooLarge => "Request body too large.".to_owned(),
+            ApiError::BodyTimeout => "The request body did not arrive in time.".to_owned(),
+            ApiError::QueryTooLong => "The query string is too long.".to_owned(),
+            ApiError::TooManyParameters => "Too many query parameters.".to_owned(),
+            ApiError::TooDeep(limit) => {
+                format!("JSON parse error - nested deeper than {limit} levels")
+            }
+            ApiError::Timeout => "The request took too long; try again shortly.".to_owned(),
             ApiError::Unavailable(_) => {
                 "The database is unavailable; try again shortly.".to_owned()
             }

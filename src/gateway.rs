@@ -10,6 +10,7 @@ use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use serde_json::{Map, Value, json};
 
+use crate::config::Limits;
 use crate::db::{self, Db, DbError};
 use crate::error::ApiError;
 use crate::plan::{Assign, Plan, Scope, SqlValue};
@@ -25,6 +26,7 @@ use crate::validate::{self, Checked, FieldErrors};
 /// The compiled spec and the database: all a request needs.
 pub struct Gateway {
     spec: Spec,
+    limits: Limits,
     /// The OpenAPI document, built once, when it is served.
     openapi: Option<Value>,
     db: Db,
@@ -43,7 +45,7 @@ struct Call<'a> {
 
 impl Gateway {
     /// A gateway serving `spec` from `db`.
-    pub fn new(spec: Spec, db: Db) -> Gateway {
+    pub fn new(spec: Spec, db: Db, limits: Limits) -> Gateway {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
@@ -54,6 +56,7 @@ impl Gateway {
             .map(|_| crate::openapi::document(&spec));
         Gateway {
             openapi,
+            limits,
             spec,
             db,
             next_id: AtomicU64::new(seed << 16),
@@ -100,6 +103,16 @@ impl Gateway {
 
     async fn dispatch(&self, request: &Request<Bytes>, id: &str) -> Response<Bytes> {
         let path = request.uri().path();
+        let raw_query = request.uri().query().unwrap_or_default();
+        if raw_query.len() > self.limits.max_query_bytes {
+            return respond::error(&ApiError::QueryTooLong, Render::default(), None);
+        }
+        if raw_query.split('&').filter(|p| !p.is_empty()).count() > self.limits.max_query_params {
+            return respond::error(&ApiError::TooManyParameters, Render::default(), None);
+        }
+        if self.spec.readiness_path.as_deref() == Some(path) {
+            return self.readiness().await;
+        }
         if let (Some(document), Some(at)) = (&self.openapi, &self.spec.openapi_path)
             && path == at
         {
@@ -151,6 +164,24 @@ impl Gateway {
                 }
                 respond::error(&e, render, allow)
             }
+        }
+    }
+
+    /// 200 when the database answers, 503 (with `Retry-After`) when it does not: for load
+    /// balancers, which stop sending traffic to an unready gateway.
+    async fn readiness(&self) -> Response<Bytes> {
+        match self.db.ready().await {
+            Ok(()) => respond::json(
+                StatusCode::OK,
+                &json!({"status": "ready"}),
+                Render::default(),
+                None,
+            ),
+            Err(e) => respond::error(
+                &ApiError::Unavailable(format!("{e:?}")),
+                Render::default(),
+                None,
+            ),
         }
     }
 
@@ -386,7 +417,11 @@ impl Gateway {
             .headers()
             .get(header::CONTENT_TYPE)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        let value = body::parse(content_type.as_deref(), call.request.body())?;
+        let value = body::parse(
+            content_type.as_deref(),
+            call.request.body(),
+            self.limits.max_json_depth,
+        )?;
         validate::check_input(input, value, partial).map_err(|e| {
             ApiError::Invalid(vec![(validate::NON_FIELD_ERRORS.to_owned(), vec![e.0])])
         })

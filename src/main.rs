@@ -6,7 +6,7 @@ use std::sync::Arc;
 use specgate::config::{Command, Settings, USAGE};
 use specgate::db::Db;
 use specgate::gateway::Gateway;
-use specgate::server::{self, Limits};
+use specgate::server;
 use specgate::spec;
 use sqlx::migrate::MigrateDatabase;
 
@@ -96,12 +96,12 @@ async fn open(settings: &Settings) -> Result<Db, String> {
             .await
             .map_err(|e| format!("cannot create the database: {e}"))?;
     }
-    Db::connect(url, settings.max_connections)
+    Db::connect(url, settings.max_connections, &settings.limits)
 }
 
 async fn check(settings: &Settings) -> Result<(), String> {
     let spec = load(settings)?;
-    let db = Db::connect(&settings.database_url, 1)?;
+    let db = Db::connect(&settings.database_url, 1, &settings.limits)?;
     let checked =
         tokio::time::timeout(std::time::Duration::from_secs(3), db.missing_columns(&spec)).await;
     let checked =
@@ -133,13 +133,13 @@ async fn serve(settings: Settings) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let gateway = Arc::new(Gateway::new(spec, db));
+    let gateway = Arc::new(Gateway::new(spec, db, settings.limits));
     println!("specgate listening on http://{addr}");
     tracing::info!(%addr, ready_ms = started.elapsed().as_millis() as u64, "listening");
     server::serve(
         listener,
         gateway.clone(),
-        Limits::default(),
+        settings.limits,
         server::shutdown_signal(),
     )
     .await;

@@ -132,7 +132,7 @@ pub fn json_bytes(status: StatusCode, body: Bytes, allow: Option<&str>) -> Respo
 /// The response for an error.
 pub fn error(err: &ApiError, render: Render, allow: Option<&str>) -> Response<Bytes> {
     let mut response = json(err.status(), &err.body(), render, allow);
-    if matches!(err, ApiError::Unavailable(_)) {
+    if matches!(err, ApiError::Unavailable(_) | ApiError::Timeout) {
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));

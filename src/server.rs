@@ -17,30 +17,10 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
+use crate::config::Limits;
 use crate::error::ApiError;
 use crate::gateway::Gateway;
 use crate::respond::{self, Render};
-
-/// Limits the server enforces before a request reaches the gateway.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Largest request body, in bytes (413 beyond).
-    pub max_body: usize,
-    /// Time a client has to send its request headers.
-    pub header_timeout: Duration,
-    /// Time in-flight requests get to finish on shutdown.
-    pub shutdown_grace: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_body: 1024 * 1024,
-            header_timeout: Duration::from_secs(10),
-            shutdown_grace: Duration::from_secs(10),
-        }
-    }
-}
 
 /// Serves `gateway` on `listener` until `shutdown` completes, then lets in-flight requests
 /// finish (up to the grace period).
@@ -54,10 +34,25 @@ pub async fn serve(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_timeout);
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(limits.max_header_bytes)
+        .max_headers(limits.max_headers);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
+    // At most `max_clients` connections are served at once; the others wait in the backlog.
+    let clients = Arc::new(tokio::sync::Semaphore::new(limits.max_clients));
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
+        let permit = tokio::select! {
+            permit = clients.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
@@ -80,6 +75,7 @@ pub async fn serve(
             if let Err(e) = connection.await {
                 tracing::debug!(%peer, "connection ended: {e}");
             }
+            drop(permit);
         });
     }
     drop(listener);
@@ -99,15 +95,37 @@ async fn answer(
     _peer: SocketAddr,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
-    let bytes = match Limited::new(body, limits.max_body).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => {
-            let response = respond::error(&ApiError::PayloadTooLarge, Render::default(), None);
-            return Ok(response.map(Full::new));
+    let reading = Limited::new(body, limits.max_body).collect();
+    let bytes = match tokio::time::timeout(limits.body_timeout, reading).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(e))
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            return Ok(refuse(&ApiError::PayloadTooLarge));
         }
+        Ok(Err(e)) => {
+            return Ok(refuse(&ApiError::Parse(format!(
+                "The request body could not be read: {e}"
+            ))));
+        }
+        Err(_) => return Ok(refuse(&ApiError::BodyTimeout)),
     };
-    let response = gateway.handle(Request::from_parts(parts, bytes)).await;
-    Ok(response.map(Full::new))
+    let request = Request::from_parts(parts, bytes);
+    match tokio::time::timeout(limits.request_timeout, gateway.handle(request)).await {
+        Ok(response) => Ok(response.map(Full::new)),
+        Err(_) => {
+            tracing::error!(
+                "request exceeded the request timeout of {:?}",
+                limits.request_timeout
+            );
+            Ok(refuse(&ApiError::Timeout))
+        }
+    }
+}
+
+fn refuse(error: &ApiError) -> Response<Full<Bytes>> {
+    respond::error(error, Render::default(), None).map(Full::new)
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -16,7 +16,7 @@ pub const PARSES: [&str; 3] = [
 /// Parses `body` according to `content_type` (the header as sent).
 ///
 /// An empty body is an empty object whatever its type, as in DRF.
-pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Value, ApiError> {
+pub fn parse(content_type: Option<&str>, body: &[u8], max_depth: usize) -> Result<Value, ApiError> {
     if body.is_empty() {
         return Ok(Value::Object(Map::new()));
     }
@@ -46,6 +46,7 @@ pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Value, ApiError>
         _ => body,
     };
     match media.as_str() {
+        "application/json" if depth(body) > max_depth => Err(ApiError::TooDeep(max_depth)),
         "application/json" => parse_json(body),
         "application/x-www-form-urlencoded" => form::parse_urlencoded(body)
             .map(Value::Object)
@@ -55,6 +56,27 @@ pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Value, ApiError>
             .map_err(|e| ApiError::Parse(e.to_string())),
         _ => Err(ApiError::UnsupportedMediaType(sent.to_owned())),
     }
+}
+
+/// How deeply arrays and objects nest in a JSON text (brackets inside strings ignored).
+fn depth(body: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in body {
+        match (in_string, escaped, b) {
+            (true, true, _) => escaped = false,
+            (true, false, b'\\') => escaped = true,
+            (true, false, b'"') => in_string = false,
+            (true, false, _) => {}
+            (false, _, b'"') => in_string = true,
+            (false, _, b'[' | b'{') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            (false, _, b']' | b'}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// The `charset` parameter of a Content-Type, lower-cased and unquoted.
@@ -104,11 +126,25 @@ mod tests {
 
     #[test]
     fn media_types_pick_the_parser() {
-        let json = parse(Some("Application/JSON; charset=utf-8"), br#"{"a":1,"a":2}"#);
+        let json = parse(
+            Some("Application/JSON; charset=utf-8"),
+            br#"{"a":1,"a":2}"#,
+            32,
+        );
         assert_eq!(json.ok(), Some(serde_json::json!({"a": 2})));
-        let form = parse(Some("application/x-www-form-urlencoded"), b"a=1&b=");
+        let form = parse(Some("application/x-www-form-urlencoded"), b"a=1&b=", 32);
         assert_eq!(form.ok(), Some(serde_json::json!({"a": "1", "b": ""})));
-        assert_eq!(parse(None, b"").ok(), Some(serde_json::json!({})));
+        assert_eq!(parse(None, b"", 32).ok(), Some(serde_json::json!({})));
+    }
+
+    #[test]
+    fn nesting_beyond_the_limit_is_refused() {
+        assert_eq!(depth(br#"{"a": [[1], {"b": "[[[["}]}"#), 3);
+        assert!(matches!(
+            parse(Some("application/json"), b"[[[[1]]]]", 3),
+            Err(ApiError::TooDeep(3))
+        ));
+        assert!(parse(Some("application/json"), b"[[[1]]]", 3).is_ok());
     }
 
     #[test]
@@ -116,9 +152,10 @@ mod tests {
         let latin = parse(
             Some("application/json; charset=latin-1"),
             b"{\"a\":\"caf\xe9\"}",
+            32,
         );
         assert_eq!(latin.ok(), Some(serde_json::json!({"a": "café"})));
-        match parse(Some("application/json; charset=klingon"), b"{}") {
+        match parse(Some("application/json; charset=klingon"), b"{}", 32) {
             Err(ApiError::Parse(d)) => {
                 assert_eq!(d, "JSON parse error - unknown encoding: klingon")
             }
@@ -128,11 +165,11 @@ mod tests {
 
     #[test]
     fn other_media_types_are_refused_with_the_type_as_sent() {
-        match parse(Some("text/plain"), b"x") {
+        match parse(Some("text/plain"), b"x", 32) {
             Err(ApiError::UnsupportedMediaType(t)) => assert_eq!(t, "text/plain"),
             other => panic!("unexpected {other:?}"),
         }
-        match parse(None, b"x") {
+        match parse(None, b"x", 32) {
             Err(ApiError::UnsupportedMediaType(t)) => assert_eq!(t, ""),
             other => panic!("unexpected {other:?}"),
         }
@@ -140,13 +177,13 @@ mod tests {
 
     #[test]
     fn broken_json_gets_pythons_message() {
-        match parse(Some("application/json"), b"{\"a\": }") {
+        match parse(Some("application/json"), b"{\"a\": }", 32) {
             Err(ApiError::Parse(d)) => {
                 assert!(d.starts_with("JSON parse error - Expecting value"), "{d}")
             }
             other => panic!("unexpected {other:?}"),
         }
-        match parse(Some("application/json"), b"[NaN]") {
+        match parse(Some("application/json"), b"[NaN]", 32) {
             Err(ApiError::Parse(d)) => assert_eq!(
                 d,
                 "JSON parse error - Out of range float values are not JSON compliant: 'NaN'"

@@ -34,6 +34,10 @@ pub struct SettingsDef {
     /// Where the OpenAPI document is served; `null` switches it off.
     #[serde(default = "default_openapi_path")]
     pub openapi_path: Option<String>,
+    /// Where readiness is answered (200 when the database answers, else 503); `null`
+    /// switches it off.
+    #[serde(default = "default_readiness_path")]
+    pub readiness_path: Option<String>,
     /// The API's title in the OpenAPI document.
     #[serde(default = "default_title")]
     pub title: String,
@@ -48,6 +52,7 @@ impl Default for SettingsDef {
             response_validation: ResponseValidation::default(),
             public_url: None,
             openapi_path: default_openapi_path(),
+            readiness_path: default_readiness_path(),
             title: default_title(),
             version: default_version(),
         }
@@ -56,6 +61,10 @@ impl Default for SettingsDef {
 
 fn default_openapi_path() -> Option<String> {
     Some("/openapi.json".to_owned())
+}
+
+fn default_readiness_path() -> Option<String> {
+    Some("/ready".to_owned())
 }
 
 fn default_title() -> String {

@@ -57,6 +57,8 @@ pub struct Spec {
     pub migrations: PathBuf,
     /// Where the OpenAPI document is served, if anywhere.
     pub openapi_path: Option<String>,
+    /// Where readiness is answered, if anywhere.
+    pub readiness_path: Option<String>,
     /// The API's title, for documents.
     pub title: String,
     /// The API's version, for documents.
@@ -330,6 +332,7 @@ pub fn load(dir: &Path) -> Result<Spec, Vec<Problem>> {
             .map(|u| u.trim_end_matches('/').to_owned()),
         migrations: dir.join("migrations"),
         openapi_path: table.settings.openapi_path.filter(|p| !p.is_empty()),
+        readiness_path: table.settings.readiness_path.filter(|p| !p.is_empty()),
         title: table.settings.title,
         version: table.settings.version,
     })

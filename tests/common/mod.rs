@@ -91,12 +91,17 @@ impl Gateway {
 
     /// Starts the gateway on `spec` with extra arguments.
     pub fn start(spec: &Path, extra: &[&str]) -> Gateway {
+        Gateway::start_via(spec, PG, extra)
+    }
+
+    /// Starts the gateway reaching PostgreSQL at `server` (e.g. through a relay).
+    pub fn start_via(spec: &Path, server: &str, extra: &[&str]) -> Gateway {
         let database = format!(
             "specgate_test_{}_{}",
             std::process::id(),
             NEXT.fetch_add(1, Ordering::SeqCst)
         );
-        let url = format!("{PG}/{database}");
+        let url = format!("{server}/{database}");
         let mut child = Command::new(env!("CARGO_BIN_EXE_specgate"))
             .args(["--listen", "127.0.0.1:0", "--spec"])
             .arg(spec)
@@ -130,6 +135,26 @@ impl Gateway {
             addr,
             database,
         }
+    }
+
+    /// The gateway's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM and waits (at most `limit`) for the process to exit; its success.
+    pub fn terminate(&mut self, limit: Duration) -> Option<bool> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status.success());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
     }
 
     /// Runs SQL on this gateway's database.
