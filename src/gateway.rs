@@ -118,8 +118,8 @@ impl Gateway {
         {
             return serve_document(request, document);
         }
-        let (index, key) = match router::resolve(&self.spec.routes, path) {
-            Resolution::Matched { route, key } => (route, key),
+        let (index, key, format) = match router::resolve(&self.spec.routes, path) {
+            Resolution::Matched { route, key, format } => (route, key, format),
             Resolution::AddSlash => return redirect(request),
             Resolution::NotFound => {
                 return respond::error(&ApiError::NotFound, Render::default(), None);
@@ -138,7 +138,8 @@ impl Gateway {
         };
         let query = Query::parse(request.uri().query());
         // DRF's `?format=` override: only `json` is served; any other format is not found.
-        if query.last("format").is_some_and(|f| f != "json") {
+        let format = format.as_deref().or(query.last("format"));
+        if format.is_some_and(|f| f != "json") {
             return respond::error(&ApiError::NotFound, render, allow);
         }
         let call = Call {

@@ -107,10 +107,31 @@ pub fn python_int(text: &str) -> Option<i64> {
     }
     let mut value: i64 = 0;
     for c in digits.chars().filter(|c| *c != '_') {
-        let d = i64::from(c.to_digit(10)?);
+        let d = i64::from(decimal_digit(c)?);
         value = value.saturating_mul(10).saturating_add(d);
     }
     Some(if negative { -value } else { value })
+}
+
+/// The first code point of each run of ten decimal digits (Unicode category Nd) that
+/// Python's `int()` reads, besides ASCII: Arabic-Indic, Devanagari, Thai, fullwidth, ...
+const DIGIT_ZEROS: [u32; 46] = [
+    0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6, 0x0D66,
+    0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90,
+    0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10,
+    0x104A0, 0x11066, 0x110F0, 0x11136, 0x111D0, 0x112F0, 0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC,
+];
+
+/// The value of a decimal digit in any script Python's `int()` accepts.
+fn decimal_digit(c: char) -> Option<u32> {
+    if let Some(d) = c.to_digit(10) {
+        return Some(d);
+    }
+    let code = u32::from(c);
+    DIGIT_ZEROS
+        .iter()
+        .find(|zero| (**zero..**zero + 10).contains(&code))
+        .map(|zero| code - zero)
 }
 
 /// DRF's `limit`: a positive integer, else the default; capped by the maximum.
@@ -144,6 +165,13 @@ mod tests {
     fn python_int_is_lenient_like_python() {
         assert_eq!(python_int(" +2 "), Some(2));
         assert_eq!(python_int("\u{1f}3\u{a0}"), Some(3));
+        assert_eq!(python_int("\u{663}"), Some(3), "Arabic-Indic three");
+        assert_eq!(python_int("\u{ff11}\u{ff12}"), Some(12), "fullwidth");
+        assert_eq!(
+            python_int("\u{b2}"),
+            None,
+            "superscript two is not a decimal digit"
+        );
         assert_eq!(python_int("007"), Some(7));
         assert_eq!(python_int("1_000"), Some(1000));
         assert_eq!(python_int("-3"), Some(-3));

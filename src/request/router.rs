@@ -14,6 +14,8 @@ pub enum Resolution {
         route: usize,
         /// The decoded `{key}` segment.
         key: Option<String>,
+        /// A format suffix (`/things.json`, `/things/7.json`), as DRF's routers accept.
+        format: Option<String>,
     },
     /// No route, but the path with a trailing slash has one.
     AddSlash,
@@ -33,13 +35,37 @@ pub fn resolve(routes: &[Route], path: &str) -> Resolution {
         return found;
     }
     if !path.ends_with('/') {
-        let mut slashed = segments;
+        let mut slashed = segments.clone();
         slashed.push(String::new());
         if find(routes, &slashed).is_some() {
             return Resolution::AddSlash;
         }
     }
-    Resolution::NotFound
+    with_format_suffix(routes, segments).unwrap_or(Resolution::NotFound)
+}
+
+/// `…/name.fmt` or `…/name.fmt/`: the route of `…/name/` with format `fmt` (letters and
+/// digits), as DRF's `format_suffix_patterns`.
+fn with_format_suffix(routes: &[Route], mut segments: Vec<String>) -> Option<Resolution> {
+    if segments.last().is_some_and(String::is_empty) {
+        segments.pop();
+    }
+    let last = segments.pop()?;
+    let (name, format) = last.rsplit_once('.')?;
+    let plain = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    if name.is_empty() || format.is_empty() || !format.chars().all(plain) {
+        return None;
+    }
+    segments.push(name.to_owned());
+    segments.push(String::new());
+    match find(routes, &segments)? {
+        Resolution::Matched { route, key, .. } => Some(Resolution::Matched {
+            route,
+            key,
+            format: Some(format.to_owned()),
+        }),
+        other => Some(other),
+    }
 }
 
 fn decode(rest: &str) -> Option<Vec<String>> {
@@ -68,7 +94,11 @@ fn find(routes: &[Route], segments: &[String]) -> Option<Resolution> {
                 Segment::Key => key = Some(actual.clone()),
             }
         }
-        Some(Resolution::Matched { route: i, key })
+        Some(Resolution::Matched {
+            route: i,
+            key,
+            format: None,
+        })
     })
 }
 
@@ -99,19 +129,31 @@ mod tests {
 
     #[test]
     fn matches_literal_and_key_routes() {
-        assert_eq!(
-            resolve(&routes(), "/api/things/"),
-            Resolution::Matched {
-                route: 0,
-                key: None
-            }
-        );
+        let matched = |route, key: Option<&str>, format: Option<&str>| Resolution::Matched {
+            route,
+            key: key.map(str::to_owned),
+            format: format.map(str::to_owned),
+        };
+        assert_eq!(resolve(&routes(), "/api/things/"), matched(0, None, None));
         assert_eq!(
             resolve(&routes(), "/api/things/%37/"),
-            Resolution::Matched {
-                route: 1,
-                key: Some("7".into())
-            }
+            matched(1, Some("7"), None)
+        );
+        assert_eq!(
+            resolve(&routes(), "/api/things.json"),
+            matched(0, None, Some("json"))
+        );
+        assert_eq!(
+            resolve(&routes(), "/api/things/7.json/"),
+            matched(1, Some("7"), Some("json"))
+        );
+        assert_eq!(
+            resolve(&routes(), "/api/things/1.5/"),
+            matched(1, Some("1"), Some("5"))
+        );
+        assert_eq!(
+            resolve(&routes(), "/api/things/7.JSON/"),
+            Resolution::NotFound
         );
     }
 
@@ -120,7 +162,6 @@ mod tests {
         assert_eq!(resolve(&routes(), "/api/things"), Resolution::AddSlash);
         assert_eq!(resolve(&routes(), "/api/things/5"), Resolution::AddSlash);
         assert_eq!(resolve(&routes(), "/api/other/"), Resolution::NotFound);
-        assert_eq!(resolve(&routes(), "/api/things/5.0/"), Resolution::NotFound);
         assert_eq!(resolve(&routes(), "/api/things//"), Resolution::NotFound);
         assert_eq!(resolve(&routes(), "/api/things/%ff/"), Resolution::NotFound);
         assert_eq!(resolve(&routes(), "api/things/"), Resolution::NotFound);
