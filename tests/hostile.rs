@@ -445,3 +445,64 @@ fn parse_status(answer: &[u8]) -> Reply {
         body,
     }
 }
+
+#[test]
+fn a_blocked_database_gives_bounded_waits_then_503() {
+    let gw = Gateway::start(
+        &users_spec(),
+        &[
+            "--max-connections",
+            "1",
+            "--pool-timeout-ms",
+            "300",
+            "--statement-timeout-ms",
+            "1500",
+        ],
+    );
+    assert_eq!(gw.get("/api/users/").status, 200);
+    // Another session holds the table for a few seconds.
+    let database = gw.database.clone();
+    let locker = std::thread::spawn(move || {
+        common::psql(
+            &database,
+            "BEGIN; LOCK TABLE users_user IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT;",
+        )
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let (first, second) = std::thread::scope(|s| {
+        let first = s.spawn(|| {
+            let started = Instant::now();
+            (gw.get("/api/users/"), started.elapsed())
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        let second = s.spawn(|| {
+            let started = Instant::now();
+            (gw.get("/api/users/"), started.elapsed())
+        });
+        (first.join(), second.join())
+    });
+    let (first, first_took) = first.unwrap_or_else(|_| panic!("first request thread"));
+    let (second, second_took) = second.unwrap_or_else(|_| panic!("second request thread"));
+    assert_eq!(
+        second.status,
+        503,
+        "the pool is exhausted: {}",
+        second.text()
+    );
+    assert!(
+        second_took < Duration::from_millis(1400),
+        "waited {second_took:?}"
+    );
+    assert_eq!(
+        first.status,
+        503,
+        "the statement timed out: {}",
+        first.text()
+    );
+    assert!(
+        first_took < Duration::from_millis(3000),
+        "took {first_took:?}"
+    );
+    let _ = locker.join();
+    assert_eq!(gw.get("/api/users/").status, 200, "serving again");
+}
