@@ -1,0 +1,939 @@
+#!/usr/bin/env python3
+"""Differential check: specgate against a faithful rebuild of the original DRF app.
+
+    python3 diff/run.py            # from /work/main (or anywhere: paths are relative to this file)
+
+Starts the gateway and the Django rebuild (diff/drfapp) on two fresh databases whose users_*
+tables both come from specgate's migrations, seeds both with the same rows, sends the same
+sequence of requests to both and compares status, Content-Type/Allow/Location headers and the
+parsed JSON bodies (key order included). Prints OK / EXPECTED / DIFF per request and the
+counts; exits 1 when there is an unexpected difference, 2 when the run itself failed.
+
+Only the standard library is used here; the rebuild runs in diff/.venv (created from
+diff/requirements.txt when missing).
+
+Options:
+  --no-build        do not run `cargo build --release` first (use the existing binary)
+  --specgate PATH   the gateway binary (default: target/release/specgate)
+  --keep            keep the two databases and print their names
+  --quiet           print only the non-OK requests and the summary
+  --only GROUP      run only the requests of these groups (comma-separated; setup always runs)
+"""
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MAIN = os.path.dirname(HERE)
+DRFAPP = os.path.join(HERE, "drfapp")
+VENV = os.path.join(HERE, ".venv")
+VENV_PY = os.path.join(VENV, "bin", "python")
+PG = {"host": "127.0.0.1", "port": "5432", "user": "postgres"}
+HOST = "testserver"
+
+# --------------------------------------------------------------------------------------------
+# Known, deliberate differences (BEHAVIOUR.md / README.md "Where we differ on purpose").
+KNOWN_308 = ("trailing-slash redirect of a non-GET method: the gateway answers 308 (method "
+             "and body kept), the original 301 (deliberate)")
+KNOWN_EXACT = "`field__exact`: the original silently ignores it, the gateway honours it (deliberate)"
+KNOWN_RENDERS = "OPTIONS `renders`: the gateway lists only application/json (deliberate: no browsable API)"
+KNOWN_HTML = "browsable API (text/html): the gateway has none (deliberate)"
+ARTEFACT_NO_CT = ("harness artefact: Django's runserver (wsgiref) turns a missing Content-Type into "
+                  "text/plain; under a production WSGI server DRF names it \"\" like the gateway "
+                  "(BEHAVIOUR.md)")
+
+TS_KEYS = ("date_joined", "last_login")
+TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?Z$")
+NOTE_HEADERS = ("Vary", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy",
+                "Cross-Origin-Opener-Policy")
+
+# --------------------------------------------------------------------------------------------
+# The seed rows, inserted identically into both databases before any request.
+SEED_SQL = r"""
+INSERT INTO users_role (name) VALUES ('admin'), ('staff'), ('viewer');
+INSERT INTO users_user (password, last_login, is_superuser, username, first_name, last_name,
+                        email, is_staff, is_active, date_joined, phone_number) VALUES
+ ('', '2025-11-06 07:37:34.364302+00', false, 'mike', '', '', 'hello@world.com', false, true,
+  '2025-11-05 14:21:05.963153+00', '1234567890'),
+ ('', NULL, false, 'jane_doe', 'Jane', 'Doe', 'jane_doe@example.com', false, true,
+  '2025-11-06 08:00:00+00', NULL),
+ ('', NULL, false, 'élodie', 'Élodie', 'Martin', 'ELODIE@Example.com', false, true,
+  '2024-01-01 00:00:00.5+00', '+33 1 23 45 67 89'),
+ ('pbkdf2_sha256$x', '2025-01-02 03:04:05.000001+00', true, 'bob', 'Bob', '', 'bob@example.org',
+  true, false, '2023-06-15 12:00:00.123456+00', '555-0100'),
+ ('', NULL, false, 'alice.smith', 'Alice', 'Smith', 'alice@sub.example.co.uk', false, true,
+  '2025-02-01 10:00:00.0001+00', '5550101'),
+ ('', NULL, false, 'Zed_99', '', '', 'zed@EXAMPLE.com', false, true, '2025-03-01 00:00:00+00', ''),
+ ('', NULL, false, 'percent', '', '', '100%off@example.com', false, true,
+  '2025-04-01 00:00:00+00', '50%_x'),
+ ('', NULL, false, 'user.with+plus', '', '', 'plus+tag@example.com', false, true,
+  '2025-05-01 00:00:00+00', NULL),
+ ('', NULL, false, 'obrien', '', '', 'o''brien@example.com', false, true,
+  '2025-06-01 00:00:00+00', '"quoted"'),
+ ('', NULL, false, 'backslash', '', '', 'back@example.com', false, true,
+  '2025-07-01 00:00:00+00', 'a\b'),
+ ('', NULL, false, 'bad name', '', '', 'seed@b', false, true, '2025-08-01 00:00:00+00', NULL);
+INSERT INTO users_user_roles (user_id, role_id) VALUES (1, 1), (1, 3), (4, 2);
+"""
+SEED_IDS = {"mike": 1, "jane_doe": 2, "elodie": 3, "bob": 4, "alice": 5, "zed": 6,
+            "percent": 7, "plus": 8, "obrien": 9, "backslash": 10, "badseed": 11}
+
+# --------------------------------------------------------------------------------------------
+# The requests.
+
+REQUESTS = []
+_group = ["?"]
+
+
+def group(name):
+    _group[0] = name
+
+
+def R(method, path, body=None, ctype=None, headers=None, known=None, exact_ts=False,
+      capture=None, note=""):
+    """One request sent to both servers.
+
+    path/body may hold {name} placeholders: ids captured from each server's own responses
+    (capture=) or the seed ids. known: {aspect: reason}; an aspect is "status",
+    "content-type", "allow", "location", "body" or a JSON path prefix such as "$.renders";
+    "*" covers everything."""
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    REQUESTS.append({
+        "n": len(REQUESTS) + 1, "group": _group[0], "method": method, "path": path,
+        "body": body, "ctype": ctype, "headers": headers or {}, "known": known or {},
+        "exact_ts": exact_ts, "capture": capture, "note": note,
+    })
+
+
+def J(method, path, obj, **kw):
+    R(method, path, json.dumps(obj, ensure_ascii=False), ctype="application/json", **kw)
+
+
+def RAW(method, path, text, **kw):
+    """A JSON body given as its exact text (number spellings, duplicate keys, broken JSON)."""
+    kw.setdefault("ctype", "application/json")
+    R(method, path, text, **kw)
+
+
+def multipart(fields):
+    boundary = "----specgatediff7MA4YWxkTrZu0gW"
+    out = []
+    for k, v in fields:
+        out.append(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+    out.append(f"--{boundary}--\r\n")
+    return "".join(out), f"multipart/form-data; boundary={boundary}"
+
+
+U = "/api/users/"
+
+
+def build_requests():
+    # -- 1. the seeded rows, timestamps compared exactly ------------------------------------
+    group("seed-read")
+    R("GET", U, exact_ts=True, note="first page of the seeded rows")
+    for name in ("mike", "jane_doe", "elodie", "bob"):
+        R("GET", f"{U}{{{name}}}/", exact_ts=True, note=f"seeded {name}")
+    R("GET", f"{U}?limit=3&offset=3", exact_ts=True)
+
+    # -- 2. valid creates (these should succeed on both) ------------------------------------
+    group("create")
+    J("POST", U, {"username": "jane", "email": "jane@example.com"}, capture="jane")
+    J("POST", U, {"id": 999, "roles": [1], "is_active": False, "is_staff": True,
+                  "is_superuser": True, "date_joined": "2000-01-01T00:00:00Z",
+                  "last_login": "2000-01-01T00:00:00Z", "password": "secret", "unknown": "x",
+                  "username": "full", "first_name": "Full", "last_name": "Name",
+                  "phone_number": "+1 555 0102", "email": "full@example.com"},
+      capture="full", note="read-only and unknown keys are ignored")
+    J("POST", U, {"username": "  trimmed  ", "email": " trimmed@example.com\n",
+                  "first_name": "  Ann  ", "last_name": "\tLee\t", "phone_number": "  42  "},
+      capture="trimmed", note="strings are trimmed")
+    RAW("POST", U, '{"username":12345,"email":"num@example.com","first_name":1.5,'
+                   '"last_name":1e3,"phone_number":12345678901234567890}',
+        capture="num", note="numbers for strings")
+    RAW("POST", U, '{"username":1.5,"email":"num2@example.com",'
+                   '"first_name":123456789012345678901234567890,"last_name":1.0,'
+                   '"phone_number":1e16}', capture="num2", note="numbers for strings (2)")
+    R("POST", U, "username=formuser&email=form%40example.com&phone_number=&first_name=F+orm",
+      ctype="application/x-www-form-urlencoded", capture="formuser")
+    body, ct = multipart([("username", "multi"), ("email", "multi@example.com"),
+                          ("phone_number", ""), ("last_name", "Part")])
+    R("POST", U, body, ctype=ct, capture="multi")
+    R("POST", U, '{"username":"upper.ct","email":"upper@example.com"}',
+      ctype="Application/JSON; charset=UTF-8", capture="upperct")
+    RAW("POST", U, '{"username":"dup1","email":"dup@example.com","username":"dup2"}',
+        capture="dup", note="duplicate keys: the last wins")
+    J("POST", U, {"username": "MIKE", "email": "mike.upper@example.com"}, capture="MIKE",
+      note="username uniqueness is case-sensitive")
+    J("POST", U, {"username": "hellocase", "email": "HELLO@WORLD.COM"}, capture="hellocase",
+      note="email uniqueness is case-sensitive")
+    J("POST", U, {"username": "local", "email": "user@localhost"}, capture="local")
+    J("POST", U, {"username": "iplit", "email": "x@[127.0.0.1]"}, capture="iplit")
+    J("POST", U, {"username": "idn", "email": "user@exämple.com"}, capture="idn")
+    J("POST", U, {"username": "puny", "email": "user@xn--bcher-kva.ch"}, capture="puny")
+    J("POST", U, {"username": "Zoë.ü-中文_+@", "email": "zoe@example.com",
+                  "phone_number": "0049 30 1234567"}, capture="zoe")
+    J("POST", U, {"username": "p" * 150, "email": "long@" + "e" * 63 + ".com",
+                  "first_name": "f" * 150, "last_name": "l" * 150, "phone_number": "9" * 20},
+      capture="maxlen", note="every field at its maximum length")
+    J("POST", U, {"username": "nulphone", "email": "nulphone@example.com", "phone_number": None,
+                  "first_name": "", "last_name": ""}, capture="nulphone")
+
+    # -- 3. retrieve ------------------------------------------------------------------------
+    group("retrieve")
+    R("GET", f"{U}{{full}}/")
+    R("GET", f"{U}{{num}}/")
+    R("GET", f"{U}{{formuser}}/")
+    R("GET", f"{U}{{zoe}}/")
+    for p in ("99999", "0", "-1", "007", "abc", "1.5", "1e3", "99999999999999999999",
+              "9223372036854775807", "9223372036854775808", "%31", "+1", "0x1", "%201"):
+        R("GET", f"{U}{p}/")
+
+    # -- 4. the list: pagination ------------------------------------------------------------
+    group("pagination")
+    n = len(SEED_IDS) + sum(1 for r in REQUESTS if r["group"] == "create")
+    for q in ("", "?limit=5", "?limit=5&offset=5", "?offset=10", "?offset=20", "?offset=1000",
+              "?limit=0", "?limit=-1", "?limit=abc", "?limit=", "?limit=+2", "?limit=%202%20",
+              "?limit=2.5", "?offset=-5", "?offset=abc", "?offset=+3&limit=3",
+              "?limit=3&offset=2", "?limit=3&offset=3", "?limit=3&offset=4",
+              f"?limit={n - 1}", f"?limit={n}", f"?limit=3&offset={n - 4}",
+              f"?limit=3&offset={n - 3}", f"?limit=3&offset={n - 1}", f"?offset={n}", "?limit=1000000", "?limit=2&limit=3",
+              "?offset=1&offset=2&limit=2", "?limit=2&offset=2&search=a&ordering=-id",
+              "?limit=2&search=a%20b", "?limit=1&email__icontains=%40example",
+              "?limit=1&zzz=1&aaa=2", "?offset=2", "?limit=1_0", "?limit=%D9%A3",
+              "?offset=%EF%BC%93&limit=2", "?limit=2&offset=1&search=e&search=%C3%A9"):
+        R("GET", U + q)
+
+    # -- 5. search --------------------------------------------------------------------------
+    group("search")
+    for q in ("mike", "MIKE", "example.com", "jane%20doe", "jane,doe", "jane,,doe", ",,,", "%20",
+              "", "%22mike%22", "%25", "_", "50%25_", "%00mike", "mi%00ke", "o%27brien", "555",
+              "%2B33", "+33", "%C3%A9", "%C3%89LODIE", "%5C", "a%5Cb", "zzz", "%09mike%0A",
+              "example%20org", "Doe,jane_doe", "1.5"):
+        R("GET", f"{U}?search={q}")
+    R("GET", f"{U}?search=mike&search=jane", note="repeated: the last wins")
+
+    # -- 6. filters: every field x lookup ---------------------------------------------------
+    group("filters")
+    values = {
+        "username": {"": "mike", "iexact": "MIKE", "contains": "ik", "icontains": "IK",
+                     "startswith": "ja", "istartswith": "JA", "endswith": "doe",
+                     "iendswith": "DOE", "in": "mike,%20bob,,jane_doe", "gt": "m",
+                     "gte": "mike", "lt": "bob", "lte": "bob"},
+        "email": {"": "hello%40world.com", "iexact": "elodie%40example.com",
+                  "contains": "example", "icontains": "EXAMPLE", "startswith": "zed",
+                  "istartswith": "ZED", "endswith": ".com", "iendswith": ".COM",
+                  "in": "hello%40world.com,bob%40example.org", "gt": "p", "gte": "plus",
+                  "lt": "b", "lte": "back%40example.com"},
+        "phone_number": {"": "1234567890", "iexact": "555-0100", "contains": "555",
+                         "icontains": "%25", "startswith": "%2B33", "istartswith": "%22",
+                         "endswith": "0", "iendswith": "%5Cb", "in": "1234567890,5550101",
+                         "gt": "5", "gte": "555-0100", "lt": "1", "lte": "1234567890"},
+    }
+    for field, lookups in values.items():
+        for lookup, v in lookups.items():
+            name = field if not lookup else f"{field}__{lookup}"
+            R("GET", f"{U}?{name}={v}")
+    for field, v in (("username", "mike"), ("email", "hello%40world.com"),
+                     ("phone_number", "1234567890")):
+        R("GET", f"{U}?{field}__exact={v}", known={"*": KNOWN_EXACT})
+    for q in ("username=", "username=%20mike%20", "username=Mike", "username__in=",
+              "username__in=,%20,", "username__in=%20mike%20,%20bob", "foo=bar",
+              "username__regex=.*", "username__isnull=true", "is_active=false", "id=1",
+              "username__iexact=%C3%89LODIE", "username__icontains=%C3%89", "username__contains=%25",
+              "username__contains=_", "phone_number__contains=%5C", "phone_number__gt=",
+              "username=mike&username=bob", "email__icontains=example&username__startswith=a",
+              "email__iendswith=.com&search=o&ordering=-username",
+              "phone_number__lt=5&phone_number__gt=1", "USERNAME=mike", "username__IEXACT=mike",
+              "username=%00", "username__icontains=a%00b", "email__in=a%00b",
+              "phone_number__gte=%00&username=%00", "username=%00&phone_number__gte=%00",
+              "email__iexact=%00&username__lt=%00"):
+        R("GET", f"{U}?{q}")
+
+    group("query-edges")
+    # Python's str.strip()/split()/int() know more whitespace and digits than ASCII.
+    for q in ("username=%1Fmike%1F", "username=%C2%A0jane%C2%A0", "search=jane%C2%A0doe",
+              "search=jane%1Fdoe", "search=%E2%80%83mike", "limit=%C2%A02", "limit=%0B2",
+              "offset=99999999999999999999", "limit=99999999999999999999",
+              "offset=9223372036854775807&limit=1", "username__in=mike%C2%A0,%C2%A0bob"):
+        R("GET", f"{U}?{q}")
+
+    # -- 7. ordering ------------------------------------------------------------------------
+    group("ordering")
+    for q in ("username", "-username", "email", "-email", "date_joined", "-date_joined", "id",
+              "-id", "username,-date_joined", "password", "foo", "-foo,username", "first_name",
+              "", "%20-id", "-id,-id", "-id%20,%20username", "phone_number", "-is_active,-id",
+              "--id", "-", ","):
+        R("GET", f"{U}?ordering={q}")
+    R("GET", f"{U}?ordering=username&ordering=-id", note="repeated: the last wins")
+    R("GET", f"{U}?limit=3&offset=3&ordering=-username")
+
+    # -- 8. create: validation errors (nothing is written) ----------------------------------
+    group("validation")
+    J("POST", U, {})
+    J("POST", U, {"username": None, "email": None, "first_name": None, "last_name": None,
+                  "phone_number": None})
+    J("POST", U, {"username": "", "email": "", "first_name": "", "last_name": "",
+                  "phone_number": ""})
+    J("POST", U, {"username": "   ", "email": " \t\n ", "phone_number": "  "})
+    J("POST", U, {"username": "a" * 151, "email": "toolong@example.com", "first_name": "f" * 151,
+                  "last_name": "l" * 151, "phone_number": "1" * 21})
+    J("POST", U, {"username": "longmail", "email": "a" * 64 + "@" + "b" * 63 + "." + "c" * 63
+                  + "." + "d" * 63 + ".com"}, note="a well-formed e-mail of 260 characters")
+    J("POST", U, {"username": "bad name!", "email": "badname@example.com"})
+    J("POST", U, {"username": "longbad", "email": "x" * 260}, note="too long and invalid")
+    J("POST", U, {"username": "longbad2", "email": "x" * 250 + "@example.com"},
+      note="too long, well-formed local part")
+    J("POST", U, {"username": "!" * 151, "email": "badlong@example.com"},
+      note="pattern and too long: both messages, the pattern's first")
+    J("POST", U, {"username": "a b", "email": "a b@example.com"})
+    RAW("POST", U, '{"username":"numemail","email":123}')
+    RAW("POST", U, '{"username":true,"email":false,"first_name":[],"last_name":{},'
+                   '"phone_number":true}')
+    RAW("POST", U, '{"username":[],"email":{"a":1},"phone_number":false,"first_name":0}')
+    RAW("POST", U, '{"username":["a"],"email":["a@example.com"],"phone_number":[]}')
+    J("POST", U, {"username": "ab\u0000c", "email": "nul\u0000@example.com",
+                  "first_name": "x\u0000", "phone_number": "\u0000"})
+    J("POST", U, {"username": "a" * 150 + "\u0000", "email": "nul2@example.com",
+                  "last_name": "l" * 150 + "\u0000"}, note="NUL and too long")
+    J("POST", U, {"username": "nulspace", "email": "nul3@example.com", "first_name": " \u0000 "})
+    for email in ("a@b", "plainaddress", "user@example", "user@@example.com",
+                  "üser@example.com", "user@exa_mple.com", "user@example..com",
+                  "user.@example.com", ".user@example.com", "user@-example.com",
+                  "user@example.c", "user@123.123.123.123", "user@[127.0.0.1",
+                  "user@[300.1.1.1]", "@example.com", "user@", "user@.example.com",
+                  "user@example.com-", "us\"er@example.com"):
+        J("POST", U, {"username": "bademail", "email": email}, note=f"email {email!r}")
+    group("uniqueness")
+    J("POST", U, {"username": "mike", "email": "hello@world.com"})
+    J("POST", U, {"username": " mike ", "email": "mike.other@example.com"})
+    J("POST", U, {"username": "mike", "email": "bad"})
+    J("POST", U, {"username": "jane", "email": "jane@example.com", "first_name": "f" * 151})
+    J("POST", U, {"username": "newone", "email": "hello@world.com", "phone_number": "1" * 21})
+    J("POST", U, {"username": "newtwo", "email": " hello@world.com "})
+    J("POST", U, {"username": "bad!", "email": "hello@world.com"})
+    J("POST", U, {"username": "bad name", "email": "badname2@example.com"},
+      note="a taken username that is also invalid (seeded)")
+    J("POST", U, {"username": "badseed2", "email": "seed@b"},
+      note="a taken e-mail that is also invalid (seeded)")
+    J("POST", U, {"username": "bad name", "email": "seed@b", "first_name": "f" * 151})
+    J("PUT", f"{U}{{badseed}}/", {"username": "bad name", "email": "seed@b"},
+      note="PUT keeping its own invalid values")
+    J("PATCH", f"{U}{{badseed}}/", {"first_name": "ok"}, note="PATCH leaves the invalid values alone")
+    group("body-shape")
+    for text in ("[]", '[{"username":"x","email":"x@example.com"}]', '"str"', "1", "1.5", "true",
+                 "false", "null", '""'):
+        RAW("POST", U, text, note=f"body {text}")
+    group("broken-json")
+    for text in ('{"username": }', "{", '{"a":1,}', "{'a':1}", "[1,2", '{"username":"x" "email":"y"}',
+                 "{} x", "nul", "  ", '"unterminated', '{"a":1}\n\n]', '{"a":01}', '{"a":tru}',
+                 '{"a":"\\x"}', "{\n  \"username\": \"x\",\n  \"email\":\n}", "NaN", '{"a":NaN}',
+                 '{"a":Infinity}', '{"a":-Infinity}'):
+        RAW("POST", U, text, note=f"body {text!r}")
+    R("POST", U, b"\xff\xfe{}", ctype="application/json", note="invalid UTF-8")
+    R("POST", U, b"\xef\xbb\xbf{\"username\":\"bom\",\"email\":\"bom@example.com\"}",
+      ctype="application/json", note="UTF-8 BOM")
+    R("POST", U, b"", ctype="application/json", note="empty JSON body")
+    group("media-type")
+    R("POST", U, '{"username":"t","email":"t@example.com"}', ctype="text/plain")
+    R("POST", U, '{"username":"t","email":"t@example.com"}', ctype=None, note="no Content-Type",
+      known={"$.detail": ARTEFACT_NO_CT})
+    R("POST", U, "<user/>", ctype="application/xml")
+    R("POST", U, "[]", ctype="application/json-patch+json")
+    R("POST", U, '{"username":"t","email":"t@example.com"}', ctype="text/json")
+    R("POST", U, '{"username":"t","email":"t@example.com"}', ctype="application/jsonx")
+    R("POST", U, '{"username":"t","email":"t@example.com"}', ctype="application/json; charset=utf-8; foo=bar")
+    R("POST", U, "username=&email=", ctype="application/x-www-form-urlencoded")
+    R("POST", U, "first_name=x", ctype="application/x-www-form-urlencoded")
+    R("POST", U, "username=a%00b&email=nulform%40example.com", ctype="application/x-www-form-urlencoded")
+    R("POST", U, "username=mike&email=bad", ctype="application/x-www-form-urlencoded")
+    body, ct = multipart([("username", "multi2")])
+    R("POST", U, body, ctype=ct)
+    R("POST", U, "username=x", ctype="multipart/form-data", note="multipart without a boundary")
+    R("POST", U, None, ctype=None, note="no body, no Content-Type")
+    R("POST", U, b"", ctype="text/plain", note="empty body, text/plain")
+
+    # -- 9. update, partial update, delete --------------------------------------------------
+    group("put")
+    J("PUT", f"{U}{{jane}}/", {"username": "jane.new", "email": "jane.new@example.com"})
+    J("PUT", f"{U}{{full}}/", {"username": "full", "email": "full@example.com"},
+      note="unique checks exclude the object itself; omitted fields keep their values")
+    J("PUT", f"{U}{{jane}}/", {"email": "x@example.com"})
+    J("PUT", f"{U}{{jane}}/", {})
+    J("PUT", f"{U}{{jane}}/", {"username": "mike", "email": "hello@world.com"})
+    J("PUT", f"{U}{{jane}}/", {"username": "jane.new", "email": "bad", "first_name": "f" * 151})
+    RAW("PUT", f"{U}99999/", "{broken")
+    J("PUT", f"{U}99999/", {"username": "ghost", "email": "ghost@example.com"})
+    R("PUT", f"{U}99999/", "x", ctype="text/plain")
+    RAW("PUT", f"{U}{{jane}}/", "[]")
+    RAW("PUT", f"{U}{{jane}}/", "null")
+    RAW("PUT", f"{U}{{jane}}/", "{broken")
+    R("PUT", f"{U}{{jane}}/", '{"username":"a","email":"a@example.com"}', ctype="text/plain")
+    R("PUT", f"{U}{{jane}}/", "username=jane.form&email=jane.form%40example.com",
+      ctype="application/x-www-form-urlencoded")
+    J("PUT", f"{U}{{jane}}/", {"username": "jane.new", "email": "jane.new@example.com",
+                                 "phone_number": None, "first_name": "  J  ", "id": 1})
+    J("PUT", f"{U}abc/", {"username": "x", "email": "x@example.com"})
+    R("GET", f"{U}{{jane}}/")
+    group("patch")
+    J("PATCH", f"{U}{{full}}/", {"first_name": "shinoda"})
+    J("PATCH", f"{U}{{full}}/", {})
+    J("PATCH", f"{U}{{full}}/", {"email": "bad"})
+    J("PATCH", f"{U}{{full}}/", {"username": None})
+    J("PATCH", f"{U}{{full}}/", {"phone_number": None})
+    J("PATCH", f"{U}{{full}}/", {"username": "mike"})
+    J("PATCH", f"{U}{{full}}/", {"username": "ok.name", "email": "bad", "first_name": "f" * 151})
+    R("GET", f"{U}{{full}}/", note="after a failed PATCH: unchanged")
+    J("PATCH", f"{U}99999/", {"x": 1})
+    RAW("PATCH", f"{U}99999/", "{")
+    RAW("PATCH", f"{U}{{full}}/", "[]")
+    RAW("PATCH", f"{U}{{full}}/", "null")
+    RAW("PATCH", f"{U}{{full}}/", '"s"')
+    RAW("PATCH", f"{U}{{full}}/", "{")
+    R("PATCH", f"{U}{{full}}/", "phone_number=", ctype="application/x-www-form-urlencoded")
+    J("PATCH", f"{U}{{full}}/", {"is_active": False, "roles": [2], "last_login": None})
+    J("PATCH", f"{U}{{full}}/", {"username": "  full  ", "last_name": 7})
+    R("PATCH", f"{U}{{full}}/", "{}", ctype="text/plain")
+    R("PATCH", f"{U}{{full}}/", b"", ctype="application/json", note="empty body")
+    J("PATCH", f"{U}{{full}}/", {"email": "HELLO@world.com"})
+    R("GET", f"{U}{{full}}/")
+    group("delete")
+    R("DELETE", f"{U}{{dup}}/")
+    R("DELETE", f"{U}{{dup}}/")
+    R("GET", f"{U}{{dup}}/")
+    for p in ("0", "abc", "-1", "99999"):
+        R("DELETE", f"{U}{p}/")
+    R("DELETE", f"{U}{{multi}}/", '{"ignored": true}', ctype="application/json")
+
+    # -- 10. filters, search and ordering on detail routes ----------------------------------
+    group("detail-scope")
+    R("GET", f"{U}{{mike}}/?search=zzz")
+    R("GET", f"{U}{{mike}}/?search=mike")
+    R("GET", f"{U}{{mike}}/?username=bob")
+    R("GET", f"{U}{{mike}}/?username__icontains=MI")
+    R("GET", f"{U}{{mike}}/?limit=abc&offset=5&ordering=-id")
+    R("GET", f"{U}{{mike}}/?username=%00")
+    R("GET", f"{U}{{mike}}/?username__exact=bob", known={"*": KNOWN_EXACT})
+    J("PUT", f"{U}{{mike}}/?username=bob", {"username": "hacked", "email": "hacked@example.com"})
+    J("PATCH", f"{U}{{mike}}/?search=zzz", {"first_name": "hacked"})
+    R("DELETE", f"{U}{{mike}}/?search=zzz")
+    R("GET", f"{U}{{mike}}/", exact_ts=True, note="untouched by the scoped writes")
+    J("PATCH", f"{U}{{mike}}/?email__icontains=WORLD", {"last_name": "Shinoda"})
+    R("DELETE", f"{U}{{bob}}/?phone_number__startswith=555")
+    R("GET", f"{U}{{bob}}/")
+
+    # -- 11. methods, HEAD, OPTIONS, content negotiation, redirects, unknown paths -----------
+    group("methods")
+    for m, p in (("DELETE", U), ("PUT", U), ("PATCH", U), ("POST", f"{U}{{mike}}/"),
+                 ("POST", f"{U}99999/"), ("FOO", U), ("FOO", f"{U}{{mike}}/"), ("TRACE", U),
+                 ("get", U), ("CONNECT", f"{U}{{mike}}/")):
+        R(m, p)
+    group("head")
+    for p in (U, f"{U}{{mike}}/", f"{U}99999/", f"{U}?limit=abc", f"{U}?username=%00"):
+        R("HEAD", p)
+    group("options")
+    for p in (U, f"{U}{{mike}}/", f"{U}99999/", f"{U}?search=zzz"):
+        R("OPTIONS", p, known={"$.renders": KNOWN_RENDERS})
+    R("OPTIONS", U, headers={"Accept": "application/xml"})
+    group("negotiation")
+    for acc in ("application/xml", "text/html", "text/*", "application/json; indent=4",
+                "*/*", "application/*", "application/json, text/html", "application/xml, */*;q=0.1",
+                "", "application/json; indent=abc", "application/json; indent=2", "TEXT/HTML",
+                "application/json;q=0", "image/png"):
+        known = {"*": KNOWN_HTML} if "html" in acc.lower() or acc == "text/*" else {}
+        R("GET", f"{U}{{mike}}/", headers={"Accept": acc}, known=known, exact_ts=True)
+    R("GET", f"{U}?limit=2", headers={"Accept": "application/json; indent=4"})
+    R("GET", f"{U}99999/", headers={"Accept": "application/xml"})
+    J("POST", U, {"username": "xmlaccept", "email": "xmlaccept@example.com"},
+      headers={"Accept": "application/xml"}, note="406 before anything is written")
+    R("GET", f"{U}?search=xmlaccept")
+    for q in ("?format=json", "?format=xml", "?format=api"):
+        R("GET", f"{U}{{mike}}/{q}", known={"*": KNOWN_HTML} if q.endswith("api") else {})
+    group("redirects")
+    R("GET", "/api/users")
+    R("GET", "/api/users?limit=2&search=a%20b")
+    R("HEAD", "/api/users")
+    R("GET", "/api/users/{mike}")
+    known308 = {"status": KNOWN_308, "content-type": KNOWN_308, "body": KNOWN_308}
+    J("POST", "/api/users", {"username": "redir", "email": "redir@example.com"}, known=known308)
+    J("PUT", "/api/users/{mike}", {"username": "redir", "email": "redir@example.com"},
+      known=known308)
+    J("PATCH", "/api/users/{mike}", {"first_name": "redir"}, known=known308)
+    R("DELETE", "/api/users/{mike}", known=known308)
+    R("OPTIONS", "/api/users", known=known308)
+    R("GET", "/api/users/99999")
+    group("unknown-paths")
+    for p in ("/nope/", "/", "/api/", "/api/users/{mike}/extra/", "/api/users.json",
+              "/api/users/{jane_doe}.json", "/API/USERS/", "/api/users//", "/api/roles/",
+              "/api/users/{mike}/?"):
+        R("GET", p)
+    R("POST", "/nope/", "{}", ctype="application/json")
+
+    # -- 12. probes whose outcome may diverge (kept last so they cannot shift other results) -
+    group("probes")
+    for email in ('"john doe"@example.com', "user@example.com.", "x@[::1]", "x@[IPv6:::1]",
+                  "user@bücher.example", "user@例え.jp", "USER@EXAMPLE.COM",
+                  "a" * 64 + "@" + "b" * 250 + ".com", "x" * 330 + "@example.com",
+                  "user@localhost.", "user@sub.localhost", "user@[127.0.0.1]"):
+        J("POST", U, {"username": "probe" + uuid.uuid5(uuid.NAMESPACE_DNS, email).hex[:8],
+                      "email": email}, note=f"email {email[:40]!r}")
+    for uname in ("½", "Ⅻ", "e\u0301", "‿", "٣", "x\u200b", "\x1fxunit\x1f", "\u00a0nbsp\u00a0",
+                  "\u3000ideo\u3000", "\u0085nel", "\u2028ls", "ǅʰª", "ß", "١٢٣٤"):
+        J("POST", U, {"username": uname, "email": f"u{ord(uname[0]):x}{len(uname)}@probe.com"},
+          note=f"username {uname!r}")
+    RAW("POST", U, '{"username":"bigfloat","email":"bigfloat@example.com","phone_number":1E400}')
+    RAW("POST", U, '{"username":"tinyfloat","email":"tinyfloat@example.com","phone_number":1e-7,'
+                   '"first_name":-0.0,"last_name":1e15}')
+    R("POST", U, '{"username":"caf\u00e9","email":"cafe@example.com"}'.encode("latin-1"),
+      ctype="application/json; charset=latin-1", note="a latin-1 body")
+    R("POST", U, "username=na%EFve&email=naive%40example.com",
+      ctype="application/x-www-form-urlencoded; charset=latin-1", note="a latin-1 form")
+    J("POST", U, {"username": "deep", "email": "deep@example.com",
+                  "first_name": {"a": [1, {"b": None}]}})
+    R("POST", U, "username=first&username=formdup&email=formdup%40example.com",
+      ctype="application/x-www-form-urlencoded", note="repeated form keys")
+    R("POST", U, '{"username":"jsonasform","email":"jsonasform@example.com"}',
+      ctype="application/x-www-form-urlencoded", note="JSON sent as a form")
+    group("final")
+    J("POST", U, {"username": "last", "email": "last@example.com"}, capture="last",
+      note="id after every failed create")
+    R("GET", f"{U}?limit=100")
+
+
+# --------------------------------------------------------------------------------------------
+# Plumbing.
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def psql(db, sql, check=True):
+    r = subprocess.run(["psql", "-h", PG["host"], "-p", PG["port"], "-U", PG["user"], "-d", db,
+                        "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql],
+                       capture_output=True, text=True)
+    if check and r.returncode != 0:
+        raise RuntimeError(f"psql on {db} failed: {r.stderr.strip()}")
+    return r.stdout
+
+
+def next_id(db):
+    out = psql(db, "SELECT pg_sequence_last_value(pg_get_serial_sequence('users_user', 'id')"
+                   "::regclass)").strip()
+    return int(out) + 1 if out else 1
+
+
+def set_next_id(db, value):
+    if value > 1:
+        psql(db, f"SELECT setval(pg_get_serial_sequence('users_user', 'id'), {value - 1})")
+
+
+def db_url(db):
+    return f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{db}"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(port, proc, name, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}")
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            c.request("GET", "/api/users/?limit=1", headers={"Host": HOST})
+            c.getresponse().read()
+            c.close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{name} did not answer on port {port} within {timeout}s")
+
+
+def send(port, req, ids):
+    path = req["path"].format_map(ids)
+    body = req["body"]
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    c.putrequest(req["method"], path, skip_host=True, skip_accept_encoding=True)
+    c.putheader("Host", HOST)
+    for k, v in req["headers"].items():
+        c.putheader(k, v)
+    if req["ctype"] is not None:
+        c.putheader("Content-Type", req["ctype"])
+    if body is not None:
+        c.putheader("Content-Length", str(len(body)))
+    c.putheader("Connection", "close")
+    c.endheaders(body)
+    r = c.getresponse()
+    data = r.read() if req["method"] != "HEAD" else b""
+    headers = {k.lower(): v for k, v in r.getheaders()}
+    c.close()
+    return {"status": r.status, "headers": headers, "raw": data, "path": path}
+
+
+def parse_json(resp):
+    ct = resp["headers"].get("content-type", "")
+    if not resp["raw"] or "json" not in ct.lower():
+        return None
+    try:
+        return json.loads(resp["raw"].decode("utf-8"))
+    except ValueError:
+        return None
+
+
+def normalise(a, b, exact_ts):
+    """Replaces differing timestamps by a placeholder when both are well-formed and in the
+    same format (6 fraction digits or none)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in a:
+            if k not in b:
+                continue
+            va, vb = a[k], b[k]
+            if (k in TS_KEYS and not exact_ts and isinstance(va, str) and isinstance(vb, str)
+                    and va != vb):
+                ma, mb = TS_RE.match(va), TS_RE.match(vb)
+                if ma and mb and bool(ma.group(1)) == bool(mb.group(1)):
+                    a[k] = b[k] = "<timestamp>"
+                continue
+            normalise(va, vb, exact_ts)
+    elif isinstance(a, list) and isinstance(b, list):
+        for x, y in zip(a, b):
+            normalise(x, y, exact_ts)
+
+
+def short(v, n=160):
+    s = json.dumps(v, ensure_ascii=False) if not isinstance(v, bytes) else repr(v)
+    return s if len(s) <= n else s[:n] + "…"
+
+
+def json_diff(a, b, path="$"):
+    """[(path, text)] describing how b (gateway) differs from a (DRF)."""
+    out = []
+    if isinstance(a, dict) and isinstance(b, dict):
+        ka, kb = list(a), list(b)
+        for k in ka:
+            if k not in b:
+                out.append((f"{path}.{k}", f"{path}.{k}: only DRF has it: {short(a[k])}"))
+        for k in kb:
+            if k not in a:
+                out.append((f"{path}.{k}", f"{path}.{k}: only the gateway has it: {short(b[k])}"))
+        common_a = [k for k in ka if k in b]
+        common_b = [k for k in kb if k in a]
+        if common_a != common_b:
+            out.append((path, f"{path}: key order: DRF {common_a} gateway {common_b}"))
+        for k in common_a:
+            out += json_diff(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            out.append((path, f"{path}: {len(a)} items (DRF) vs {len(b)} (gateway): "
+                              f"DRF {short(a, 300)} gateway {short(b, 300)}"))
+            return out
+        for i, (x, y) in enumerate(zip(a, b)):
+            out += json_diff(x, y, f"{path}[{i}]")
+    elif type(a) is not type(b) or a != b:
+        out.append((path, f"{path}: DRF {short(a)} gateway {short(b)}"))
+    return out
+
+
+def drf_bytes(value, indent):
+    s = json.dumps(value, ensure_ascii=False, separators=(",", ":"), indent=indent,
+                   allow_nan=False)
+    return s.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode("utf-8")
+
+
+def indent_of(req):
+    m = re.search(r"indent=(\d+)", req["headers"].get("Accept", ""))
+    return int(m.group(1)) if m else None
+
+
+def compare(req, drf, gw):
+    """Returns (diffs, notes): diffs are [(aspect, text)]."""
+    diffs, notes = [], []
+    if drf["status"] != gw["status"]:
+        diffs.append(("status", f"status: DRF {drf['status']} gateway {gw['status']}"))
+    for h in ("content-type", "allow", "location"):
+        a, b = drf["headers"].get(h), gw["headers"].get(h)
+        if a != b:
+            diffs.append((h, f"{h}: DRF {a!r} gateway {b!r}"))
+    for h in NOTE_HEADERS:
+        a, b = drf["headers"].get(h.lower()), gw["headers"].get(h.lower())
+        if a != b:
+            notes.append(("header " + h, f"{h}: DRF {a!r} gateway {b!r}"))
+    ja, jb = parse_json(drf), parse_json(gw)
+    if ja is not None and jb is not None:
+        normalise(ja, jb, req["exact_ts"])
+        for path, text in json_diff(ja, jb):
+            diffs.append((path, "body " + text))
+        if not json_diff(ja, jb):
+            # Equal once parsed: also compare the bytes, against DRF's rendering of the
+            # gateway's value (timestamps may differ), or directly when nothing was normalised.
+            ind = indent_of(req)
+            BYTES_CHECKED[0] += 1
+            try:
+                drf_canonical = drf["raw"] == drf_bytes(parse_json(drf), ind)
+                gw_canonical = gw["raw"] == drf_bytes(parse_json(gw), ind)
+            except ValueError:
+                drf_canonical = gw_canonical = False
+            if drf_canonical:
+                BYTES_CHECKED[1] += 1
+                if not gw_canonical:
+                    notes.append(("body bytes", "body bytes: the gateway's rendering differs "
+                                                f"from DRF's: {gw['raw'][:200]!r}"))
+            elif drf["raw"] == gw["raw"]:
+                BYTES_CHECKED[1] += 1
+            elif parse_json(drf) == parse_json(gw):
+                BYTES_CHECKED[1] += 1
+                notes.append(("body bytes", f"body bytes: DRF {drf['raw'][:200]!r} gateway "
+                                            f"{gw['raw'][:200]!r}"))
+            else:
+                BYTES_UNCHECKED.append(req["n"])
+    elif drf["raw"] != gw["raw"]:
+        diffs.append(("body", f"body: DRF {drf['raw'][:300]!r} gateway {gw['raw'][:300]!r}"))
+    return diffs, notes
+
+
+BYTES_CHECKED = [0, 0]  # JSON bodies equal once parsed; of those, the ones whose bytes were compared
+BYTES_UNCHECKED = []
+
+
+def matches_known(aspect, known):
+    if "*" in known:
+        return "*"
+    for k in known:
+        if aspect == k or aspect.startswith(k + ".") or aspect.startswith(k + "["):
+            return k
+        if k == "body" and aspect.startswith("$"):
+            return k
+    return None
+
+
+def describe(req, ids_drf):
+    path = req["path"].format_map(ids_drf)
+    line = f"#{req['n']} [{req['group']}] {req['method']} {path}"
+    extra = []
+    if req["headers"]:
+        extra.append(", ".join(f"{k}: {v}" for k, v in req["headers"].items()))
+    if req["ctype"] is not None or req["body"] is not None:
+        extra.append(f"Content-Type: {req['ctype']!r}")
+    if req["body"] is not None:
+        b = req["body"]
+        extra.append("body " + (repr(b[:200]) + ("…" if len(b) > 200 else "")))
+    if req["note"]:
+        extra.append(f"({req['note']})")
+    return line + ("  " + " ".join(extra) if extra else "")
+
+
+def show(resp):
+    ct = resp["headers"].get("content-type")
+    raw = resp["raw"]
+    txt = raw.decode("utf-8", "replace")
+    if len(txt) > 700:
+        txt = txt[:700] + "…"
+    loc = resp["headers"].get("location")
+    allow = resp["headers"].get("allow")
+    bits = [str(resp["status"]), f"Content-Type={ct!r}"]
+    if allow:
+        bits.append(f"Allow={allow!r}")
+    if loc:
+        bits.append(f"Location={loc!r}")
+    return " ".join(bits) + (f" {txt}" if txt else "")
+
+
+# --------------------------------------------------------------------------------------------
+
+def ensure_venv():
+    if os.path.exists(VENV_PY):
+        return
+    log("creating diff/.venv from diff/requirements.txt ...")
+    py = shutil.which("python3.11") or sys.executable
+    subprocess.run([py, "-m", "venv", VENV], check=True)
+    subprocess.run([VENV_PY, "-m", "pip", "install", "-q", "-r",
+                    os.path.join(HERE, "requirements.txt")], check=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--specgate", default=os.path.join(MAIN, "target", "release", "specgate"))
+    ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--only", default="")
+    args = ap.parse_args()
+
+    started = time.time()
+    build_requests()
+    only = {g for g in args.only.split(",") if g}
+    reqs = [r for r in REQUESTS if not only or r["group"] in only or r["capture"]]
+
+    ensure_venv()
+    if not args.no_build:
+        log("cargo build --release ...")
+        r = subprocess.run(["cargo", "build", "--release"], cwd=MAIN, capture_output=True,
+                           text=True)
+        if r.returncode != 0:
+            if os.path.exists(args.specgate):
+                log("WARNING: cargo build failed; using the existing binary\n" + r.stderr[-2000:])
+            else:
+                log(r.stderr[-4000:])
+                return 2
+    if not os.path.exists(args.specgate):
+        log(f"no gateway binary at {args.specgate}")
+        return 2
+
+    tag = f"{os.getpid()}_{int(time.time())}"
+    db_gw, db_drf = f"diff_gw_{tag}", f"diff_drf_{tag}"
+    workdir = tempfile.mkdtemp(prefix="specgate-diff-")
+    procs = []
+    completed = False
+    try:
+        for db in (db_gw, db_drf):
+            psql("postgres", f'CREATE DATABASE "{db}"')
+        # Both schemas come from specgate's migrations.
+        r = subprocess.run([args.specgate, "migrate", "--spec", MAIN, "--database-url",
+                            db_url(db_drf)], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"specgate migrate failed: {r.stderr}")
+        env = dict(os.environ, DRFAPP_DB_NAME=db_drf, DRFAPP_DB_HOST=PG["host"],
+                   DRFAPP_DB_PORT=PG["port"], DRFAPP_DB_USER=PG["user"],
+                   PYTHONDONTWRITEBYTECODE="1")
+        for cmd in (["migrate", "--noinput"], ["checkschema"]):
+            r = subprocess.run([VENV_PY, "manage.py", *cmd], cwd=DRFAPP, env=env,
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                raise RuntimeError(f"manage.py {cmd[0]} failed:\n{r.stdout}{r.stderr}")
+            if cmd[0] == "checkschema":
+                log(r.stdout.strip())
+
+        gw_port, drf_port = free_port(), free_port()
+        gw_log = open(os.path.join(workdir, "specgate.log"), "w")
+        gw = subprocess.Popen([args.specgate, "--listen", f"127.0.0.1:{gw_port}", "--spec", MAIN,
+                               "--database-url", db_url(db_gw), "--log", "warn"],
+                              stdout=gw_log, stderr=subprocess.STDOUT)
+        procs.append(gw)
+        wait_ready(gw_port, gw, "specgate")
+        for db in (db_gw, db_drf):
+            psql(db, SEED_SQL)
+        drf_log = open(os.path.join(workdir, "django.log"), "w")
+        drf = subprocess.Popen([VENV_PY, "manage.py", "runserver", "--noreload", "--nothreading",
+                                f"127.0.0.1:{drf_port}"], cwd=DRFAPP, env=env,
+                               stdout=drf_log, stderr=subprocess.STDOUT)
+        procs.append(drf)
+        wait_ready(drf_port, drf, "django")
+        log(f"gateway  http://127.0.0.1:{gw_port} on {db_gw}\n"
+            f"original http://127.0.0.1:{drf_port} on {db_drf}\nlogs in {workdir}\n")
+
+        ids = {"drf": _Missing(SEED_IDS), "gw": _Missing(SEED_IDS)}
+        counts = {"OK": 0, "EXPECTED": 0, "DIFF": 0}
+        failures, expected, notes = [], [], {}
+        for req in reqs:
+            rd = send(drf_port, req, ids["drf"])
+            rg = send(gw_port, req, ids["gw"])
+            if req["capture"]:
+                for side, resp in (("drf", rd), ("gw", rg)):
+                    j = parse_json(resp)
+                    if resp["status"] == 201 and isinstance(j, dict) and "id" in j:
+                        ids[side][req["capture"]] = j["id"]
+            diffs, req_notes = compare(req, rd, rg)
+            if req["method"] not in ("GET", "HEAD"):
+                # Ids are visible: a create that burns an id on one side only shifts every
+                # later id. Report it here, at its origin, then realign both sequences.
+                nd, ng = next_id(db_drf), next_id(db_gw)
+                if nd != ng:
+                    diffs.append(("id-sequence", f"id sequence: after this request DRF's next "
+                                                 f"id is {nd}, the gateway's {ng} (realigned "
+                                                 f"to {max(nd, ng)})"))
+                    set_next_id(db_drf if nd < ng else db_gw, max(nd, ng))
+            for kind, text in req_notes:
+                notes.setdefault(kind, {}).setdefault(text, []).append(req["n"])
+            title = describe(req, ids["drf"])
+            if not diffs:
+                counts["OK"] += 1
+                if not args.quiet:
+                    log(f"OK       {title}")
+                continue
+            unexpected = [(a, t) for a, t in diffs if not matches_known(a, req["known"])]
+            if unexpected:
+                counts["DIFF"] += 1
+                failures.append((req, rd, rg, unexpected))
+                log(f"DIFF     {title}")
+                for _, t in unexpected:
+                    log(f"           {t}")
+                log(f"           DRF:     {show(rd)}")
+                log(f"           gateway: {show(rg)}")
+            else:
+                counts["EXPECTED"] += 1
+                reasons = sorted({req["known"][matches_known(a, req["known"])] for a, _ in diffs})
+                expected.append((req, reasons))
+                log(f"EXPECTED {title}")
+                for reason in reasons:
+                    log(f"           {reason}")
+                for _, t in diffs:
+                    log(f"           {t}")
+
+        log("\n== notes (informational, not counted as differences) ==")
+        log(f"bytes of the JSON bodies that are equal once parsed: {BYTES_CHECKED[1]} of "
+            f"{BYTES_CHECKED[0]} compared"
+            + (f" (not comparable: #{', #'.join(map(str, BYTES_UNCHECKED))})"
+               if BYTES_UNCHECKED else ""))
+        if not notes:
+            log("none")
+        for kind, texts in sorted(notes.items()):
+            for text, ns in sorted(texts.items(), key=lambda kv: -len(kv[1])):
+                log(f"{kind}: {text} — on {len(ns)} request(s), e.g. #{', #'.join(map(str, ns[:8]))}")
+        log("\n== unexpected differences by group ==")
+        by_group = {}
+        for req, *_ in failures:
+            by_group.setdefault(req["group"], []).append(req["n"])
+        for g, ns in sorted(by_group.items(), key=lambda kv: -len(kv[1])):
+            log(f"{g}: {len(ns)} (#{', #'.join(map(str, ns))})")
+        if not by_group:
+            log("none")
+        total = sum(counts.values())
+        log(f"\n{total} requests: {counts['OK']} OK, {counts['EXPECTED']} expected differences, "
+            f"{counts['DIFF']} unexpected differences ({time.time() - started:.1f}s)")
+        completed = True
+        return 1 if counts["DIFF"] else 0
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        if args.keep:
+            log(f"kept databases {db_gw} (gateway) and {db_drf} (original)")
+        else:
+            for db in (db_gw, db_drf):
+                psql("postgres", f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)', check=False)
+            if completed:
+                shutil.rmtree(workdir, ignore_errors=True)
+        if not completed:
+            log(f"the run did not complete; server logs kept in {workdir}")
+
+
+class _Missing(dict):
+    """Placeholder map: an id that one side never got (its create failed) becomes 99999999."""
+
+    def __missing__(self, key):
+        return 99999999
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except RuntimeError as e:
+        print(f"run failed: {e}", file=sys.stderr)
+        sys.exit(2)
