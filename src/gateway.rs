@@ -8,18 +8,19 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::config::Limits;
 use crate::db::{self, Db, DbError};
 use crate::error::ApiError;
+use crate::metadata;
 use crate::plan::{Assign, Plan, Scope, SqlValue};
 use crate::request::body;
 use crate::request::query::{self, Query};
 use crate::request::router::{self, Resolution};
 use crate::request::scope;
 use crate::respond::{self, Render};
-use crate::spec::{Action, Kind, Resource, ResponseValidation, Route, Spec};
+use crate::spec::{Action, Resource, ResponseValidation, Route, Spec};
 use crate::sql;
 use crate::validate::{self, Checked, FieldErrors};
 
@@ -128,11 +129,7 @@ impl Gateway {
         let route = &self.spec.routes[index];
         let resource = &self.spec.resources[route.resource];
         let allow = Some(route.allow.as_str());
-        let accept = request
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok());
-        let render = match respond::negotiate(accept) {
+        let render = match negotiate(request) {
             Ok(render) => render,
             Err(e) => return respond::error(&e, Render::default(), allow),
         };
@@ -189,7 +186,7 @@ impl Gateway {
     /// OPTIONS: the metadata; on a detail route whose object is missing (or out of scope),
     /// without the write actions, as DRF leaves out what it cannot check permissions on.
     async fn options(&self, call: &Call<'_>) -> Response<Bytes> {
-        let mut body = metadata(call.route, call.resource);
+        let mut body = metadata::metadata(call.route, call.resource);
         if call.route.key_param.is_some() {
             let found = match (parse_key(call.key), self.scope(call)) {
                 (Ok(key), Ok(scope)) => self.must_exist(call.resource, key, &scope).await.is_ok(),
@@ -593,14 +590,19 @@ fn assignments(resource: &Resource, checked: &Checked) -> Vec<Assign> {
         .collect()
 }
 
-/// GET/HEAD of the OpenAPI document.
-fn serve_document(request: &Request<Bytes>, document: &Value) -> Response<Bytes> {
-    const ALLOW: &str = "GET, HEAD, OPTIONS";
+/// The representation the request's `Accept` asks for.
+fn negotiate(request: &Request<Bytes>) -> Result<Render, ApiError> {
     let accept = request
         .headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok());
-    let render = match respond::negotiate(accept) {
+    respond::negotiate(accept)
+}
+
+/// GET/HEAD of the OpenAPI document.
+fn serve_document(request: &Request<Bytes>, document: &Value) -> Response<Bytes> {
+    const ALLOW: &str = "GET, HEAD, OPTIONS";
+    let render = match negotiate(request) {
         Ok(render) => render,
         Err(e) => return respond::error(&e, Render::default(), Some(ALLOW)),
     };
@@ -628,78 +630,6 @@ fn redirect(request: &Request<Bytes>) -> Response<Bytes> {
         StatusCode::PERMANENT_REDIRECT
     };
     respond::redirect(status, &location)
-}
-
-/// DRF's `SimpleMetadata` for OPTIONS: names, media types, and the writable actions'
-/// fields, all derived from the schemas.
-fn metadata(route: &Route, resource: &Resource) -> Value {
-    let mut actions = Map::new();
-    for (method, action) in &route.methods {
-        if matches!(action, Action::Create | Action::Update) {
-            actions.insert(method.to_string(), Value::Object(field_info(resource)));
-        }
-    }
-    let mut out = json!({
-        "name": route.name,
-        "description": route.description,
-        "renders": ["application/json"],
-        "parses": body::PARSES,
-    });
-    if !actions.is_empty()
-        && let Some(map) = out.as_object_mut()
-    {
-        map.insert("actions".into(), Value::Object(actions));
-    }
-    out
-}
-
-fn field_info(resource: &Resource) -> Map<String, Value> {
-    let props = resource
-        .representation
-        .document
-        .get("properties")
-        .and_then(Value::as_object);
-    let input = resource.input.as_ref();
-    let mut out = Map::new();
-    for field in &resource.fields {
-        let shown = props.and_then(|p| p.get(&field.name));
-        let written = input.and_then(|i| i.fields.iter().find(|f| f.name == field.name));
-        let rule = |k: &str| {
-            written
-                .and_then(|w| w.keywords.get(k))
-                .or_else(|| shown.and_then(|s| s.get(k)))
-        };
-        let type_name = match field.kind {
-            Kind::Integer => "integer",
-            Kind::Number => "float",
-            Kind::Boolean => "boolean",
-            Kind::Timestamp => "datetime",
-            Kind::IdList => "field",
-            Kind::Text if rule("format").and_then(Value::as_str) == Some("email") => "email",
-            Kind::Text => "string",
-        };
-        let mut info = Map::new();
-        info.insert("type".into(), json!(type_name));
-        info.insert(
-            "required".into(),
-            json!(written.is_some_and(|w| w.required)),
-        );
-        info.insert("read_only".into(), json!(written.is_none()));
-        if let Some(title) = rule("title") {
-            info.insert("label".into(), title.clone());
-        }
-        if let Some(help) = rule("description") {
-            info.insert("help_text".into(), help.clone());
-        }
-        if let Some(min) = rule("minLength").filter(|m| m.as_u64() > Some(1)) {
-            info.insert("min_length".into(), min.clone());
-        }
-        if let Some(max) = rule("maxLength") {
-            info.insert("max_length".into(), max.clone());
-        }
-        out.insert(field.name.clone(), Value::Object(info));
-    }
-    out
 }
 
 #[cfg(test)]

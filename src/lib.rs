@@ -16,6 +16,7 @@
 //! - [`plan`] and [`sql`] are pure: a typed plan, then SQL text with bound values.
 //! - [`db`] is the only module doing database IO.
 //! - [`respond`] and [`error`] render every answer.
+//! - [`metadata`] answers OPTIONS from the schemas.
 //! - [`openapi`] derives the OpenAPI 3.1 document from the same compiled spec.
 //!
 //! Nothing here names a resource, table, column or message of any particular API.
@@ -24,6 +25,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod gateway;
+pub mod metadata;
 pub mod openapi;
 pub mod plan;
 pub mod request;
