@@ -790,7 +790,7 @@ mod tests {
     #[test]
     fn identifiers_are_plain() {
         assert!(is_identifier("users_user"));
-        assert!(!is_identifier("users; drop"));
+        assert!(!is_identifier("things; drop"));
         assert!(!is_identifier("1abc"));
         assert_eq!(quote("a\"b"), "\"a\"\"b\"");
     }
