@@ -108,6 +108,10 @@ fn form_schema(input: &Value) -> Value {
 /// addresses both sides agree on.
 const EMAIL_PATTERN: &str = "^[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+(\\.[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+)*@(((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z0-9-]{1,62}[A-Za-z0-9])|localhost)$";
 
+/// Some character that trimming keeps: not one of Python's `str.isspace()` characters
+/// (ECMA's `\s` differs: it lacks U+001C..U+001F and U+0085, and has U+FEFF).
+const NOT_ONLY_SPACE: &str = "[^\\t\\n\\u000b\\f\\r\\u001c-\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
+
 /// A boolean input as the gateway reads it: `true`/`false`, 1/0 and DRF's words.
 fn document_boolean(prop: &mut Value) {
     let nullable = prop
@@ -165,7 +169,7 @@ fn refuse_nul(mut schema: Value) -> Value {
         if trimmed && needs_text && !map.contains_key("pattern") {
             let all_of = map.entry("allOf").or_insert_with(|| json!([]));
             if let Some(list) = all_of.as_array_mut() {
-                list.push(json!({"type": "string", "pattern": "\\S"}));
+                list.push(json!({"type": "string", "pattern": NOT_ONLY_SPACE}));
             }
         }
     }
