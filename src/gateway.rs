@@ -222,19 +222,19 @@ impl Gateway {
         let plan = Plan::List {
             scope: self.scope(call)?,
             order: scope::ordering(resource, &call.query),
-            limit,
-            offset,
+            limit: query::to_sql(limit),
+            offset: query::to_sql(offset),
         };
         let rows = self
             .db
             .rows(&sql::build(resource, &plan))
             .await
             .map_err(db_error)?;
-        let mut count = 0;
+        let mut count: i128 = 0;
         let mut results = Vec::with_capacity(rows.len());
         let key_at = 1 + resource.key_field;
         for row in &rows {
-            count = db::int(row, 0).map_err(db_error)?;
+            count = i128::from(db::int(row, 0).map_err(db_error)?);
             if !db::is_null(row, key_at) {
                 let object = Value::Object(db::decode(row, &resource.fields, 1).map_err(db_error)?);
                 self.check_output(resource, &object)?;

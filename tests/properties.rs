@@ -89,8 +89,8 @@ proptest! {
         let spec = users();
         let resource = &spec.resources[0];
         let q = Query::parse(Some(&params_text(&params)));
-        let limit = query::limit(&q, "limit", resource.page_size, resource.max_page_size);
-        let offset = query::offset(&q, "offset");
+        let limit = query::to_sql(query::limit(&q, "limit", resource.page_size, resource.max_page_size));
+        let offset = query::to_sql(query::offset(&q, "offset"));
         let order = scope::ordering(resource, &q);
         match scope::scope(resource, &q) {
             Ok(scope) => {

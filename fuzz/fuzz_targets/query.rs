@@ -17,8 +17,13 @@ fuzz_target!(|data: &[u8]| {
     let resource = &spec().resources[0];
     let q = Query::parse(Some(&raw));
     let _ = q.with(&[("limit", Some("10".into())), ("offset", None)]);
-    let limit = query::limit(&q, "limit", resource.page_size, resource.max_page_size);
-    let offset = query::offset(&q, "offset");
+    let limit = query::to_sql(query::limit(
+        &q,
+        "limit",
+        resource.page_size,
+        resource.max_page_size,
+    ));
+    let offset = query::to_sql(query::offset(&q, "offset"));
     let order = scope::ordering(resource, &q);
     if let Ok(scope) = scope::scope(resource, &q) {
         let st = sql::build(

@@ -35,7 +35,11 @@ pub fn parse(content_type: Option<&str>, body: &[u8], max_depth: usize) -> Resul
             _,
             Some("latin-1" | "latin1" | "iso-8859-1" | "iso8859-1" | "l1" | "iso-ir-100" | "cp819"),
         ) => {
-            transcoded = latin1_to_utf8(body);
+            transcoded = if media == "application/x-www-form-urlencoded" {
+                latin1_urlencoded(body)
+            } else {
+                latin1_to_utf8(body)
+            };
             &transcoded
         }
         ("application/json", Some(other)) => {
@@ -96,6 +100,33 @@ fn latin1_to_utf8(body: &[u8]) -> Vec<u8> {
         .into_bytes()
 }
 
+/// A Latin-1 urlencoded body re-spelt in UTF-8: each `%XX` above 0x7F (and each raw byte)
+/// is the code point XX, percent-encoded as UTF-8.
+fn latin1_urlencoded(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut i = 0;
+    while i < body.len() {
+        let escaped = (body[i] == b'%')
+            .then(|| body.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok());
+        let (byte, width) = match escaped {
+            Some(byte) => (byte, 3),
+            None => (body[i], 1),
+        };
+        if byte < 0x80 {
+            out.extend_from_slice(&body[i..i + width]);
+        } else {
+            let mut utf8 = [0u8; 4];
+            for b in char::from(byte).encode_utf8(&mut utf8).bytes() {
+                out.extend_from_slice(format!("%{b:02X}").as_bytes());
+            }
+        }
+        i += width;
+    }
+    out
+}
+
 fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
         let detail =
@@ -145,6 +176,19 @@ mod tests {
             Err(ApiError::TooDeep(3))
         ));
         assert!(parse(Some("application/json"), b"[[[1]]]", 3).is_ok());
+    }
+
+    #[test]
+    fn latin1_forms_are_decoded() {
+        let form = parse(
+            Some("application/x-www-form-urlencoded; charset=latin-1"),
+            b"a=na%EFve&b=caf\xe9&c=%41",
+            32,
+        );
+        assert_eq!(
+            form.ok(),
+            Some(serde_json::json!({"a": "naïve", "b": "café", "c": "A"}))
+        );
     }
 
     #[test]

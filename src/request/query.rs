@@ -92,6 +92,12 @@ pub fn is_python_space(c: char) -> bool {
 /// Parses an integer the way Python's `int()` does for text: surrounding whitespace, an
 /// optional sign, digits with single underscores between them. Saturates beyond `i64`.
 pub fn python_int(text: &str) -> Option<i64> {
+    python_int_wide(text)
+        .map(|n| i64::try_from(n).unwrap_or(if n < 0 { i64::MIN } else { i64::MAX }))
+}
+
+/// [`python_int`] over 128 bits (saturating beyond), for page arithmetic on huge offsets.
+pub fn python_int_wide(text: &str) -> Option<i128> {
     let t = text.trim_matches(is_python_space);
     let (negative, digits) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
@@ -105,9 +111,9 @@ pub fn python_int(text: &str) -> Option<i64> {
     {
         return None;
     }
-    let mut value: i64 = 0;
+    let mut value: i128 = 0;
     for c in digits.chars().filter(|c| *c != '_') {
-        let d = i64::from(decimal_digit(c)?);
+        let d = i128::from(decimal_digit(c)?);
         value = value.saturating_mul(10).saturating_add(d);
     }
     Some(if negative { -value } else { value })
@@ -135,26 +141,30 @@ fn decimal_digit(c: char) -> Option<u32> {
 }
 
 /// DRF's `limit`: a positive integer, else the default; capped by the maximum.
-pub fn limit(query: &Query, name: &str, default: u64, max: Option<u64>) -> i64 {
-    let default = i64::try_from(default).unwrap_or(i64::MAX);
+pub fn limit(query: &Query, name: &str, default: u64, max: Option<u64>) -> i128 {
     let wanted = query
         .last(name)
-        .and_then(python_int)
+        .and_then(python_int_wide)
         .filter(|n| *n > 0)
-        .unwrap_or(default);
-    match max.and_then(|m| i64::try_from(m).ok()) {
-        Some(max) => wanted.min(max),
+        .unwrap_or(i128::from(default));
+    match max {
+        Some(max) => wanted.min(i128::from(max)),
         None => wanted,
     }
 }
 
 /// DRF's `offset`: a non-negative integer, else 0.
-pub fn offset(query: &Query, name: &str) -> i64 {
+pub fn offset(query: &Query, name: &str) -> i128 {
     query
         .last(name)
-        .and_then(python_int)
+        .and_then(python_int_wide)
         .filter(|n| *n >= 0)
         .unwrap_or(0)
+}
+
+/// A page size or offset as the database takes it (beyond 64 bits there are no rows anyway).
+pub fn to_sql(n: i128) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]
