@@ -433,10 +433,22 @@ impl Gateway {
         checked: Checked,
         except: Option<i64>,
     ) -> ApiError {
+        let Some(input) = &resource.input else {
+            return ApiError::Internal("resource has no input schema".into());
+        };
         match self.taken(resource, &checked, except).await {
             Ok(taken) => {
                 let mut errors = checked.errors;
-                errors.extend(taken);
+                for (i, mut unique) in taken {
+                    match errors.iter_mut().find(|(at, _)| *at == i) {
+                        Some((_, messages)) => {
+                            for message in unique.drain(..) {
+                                validate::insert_unique(&input.fields[i], messages, message);
+                            }
+                        }
+                        None => errors.push((i, unique)),
+                    }
+                }
                 named_errors(resource, errors)
             }
             Err(e) => e,
@@ -457,6 +469,7 @@ impl Gateway {
         let candidates: Vec<(usize, &crate::spec::Unique, SqlValue)> = checked
             .values
             .iter()
+            .chain(&checked.well_formed)
             .filter_map(|(i, value)| {
                 let unique = resource
                     .unique

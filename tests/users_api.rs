@@ -696,3 +696,25 @@ fn drf_details_found_by_the_differential_check() {
         .json();
     assert!(found["actions"]["PUT"].is_object());
 }
+
+#[test]
+fn a_stored_value_that_breaks_todays_rules_still_gets_the_uniqueness_message() {
+    let gw = Gateway::users();
+    gw.sql("INSERT INTO users_user (username, email) VALUES ('bad name', 'seed@b')");
+    let r = gw.json(
+        "POST",
+        "/api/users/",
+        &json!({"username": "bad name", "email": "seed@b", "first_name": "f".repeat(151)}),
+    );
+    assert_400(
+        &r,
+        json!({
+            "username": [
+                "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.",
+                "A user with that username already exists."
+            ],
+            "first_name": ["Ensure this field has no more than 150 characters."],
+            "email": ["user with this email already exists.", "Enter a valid email address."]
+        }),
+    );
+}

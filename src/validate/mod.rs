@@ -28,6 +28,9 @@ pub struct Checked {
     pub values: Vec<(usize, Value)>,
     /// Messages of the fields that failed, by field index, in field order.
     pub errors: Vec<(usize, Vec<String>)>,
+    /// Values of the fields that failed a rule but are well-formed (present, of their type,
+    /// not blank): DRF still runs their uniqueness check.
+    pub well_formed: Vec<(usize, Value)>,
 }
 
 /// Why a body was refused before any field was looked at.
@@ -90,7 +93,11 @@ pub fn check_input(schema: &InputSchema, body: Value, partial: bool) -> Result<C
             failed[i].push(keyword.to_owned());
         }
         if !failed[i].is_empty() {
-            checked.errors.push((i, messages(field, value, &failed[i])));
+            let messages = messages(field, value, &failed[i]);
+            if let Some(value) = value.filter(|_| !is_gate(value, &failed[i])) {
+                checked.well_formed.push((i, value.clone()));
+            }
+            checked.errors.push((i, messages));
         } else if let Some(value) = value {
             checked.values.push((i, value.clone()));
         }
@@ -205,6 +212,35 @@ fn coerce_text(field: &InputField, s: String) -> Value {
         _ => None,
     };
     parsed.unwrap_or(Value::String(s))
+}
+
+/// Whether the failure stops DRF before its validators run (missing, null, of the wrong
+/// type, blank), or leaves a value no query can carry (a NUL character).
+fn is_gate(value: Option<&Value>, failed: &[String]) -> bool {
+    let blank = value.and_then(Value::as_str) == Some("");
+    failed
+        .iter()
+        .any(|k| k == "required" || k == "type" || k == "nul" || (k == "minLength" && blank))
+}
+
+/// Where a uniqueness message goes among a field's messages: before those of the rules
+/// written from `maxLength` on (and NUL's), as DRF runs the unique validator after the
+/// field's own validators (`pattern`) and before the length, NUL and e-mail checks.
+pub fn insert_unique(field: &InputField, messages: &mut Vec<String>, unique: String) {
+    let keys: Vec<&String> = field.keywords.keys().collect();
+    let later: Vec<String> = match keys.iter().position(|k| *k == "maxLength") {
+        Some(from) => keys[from..]
+            .iter()
+            .map(|k| field.message(k))
+            .chain([field.message("nul")])
+            .collect(),
+        None => vec![field.message("nul")],
+    };
+    let at = messages
+        .iter()
+        .position(|m| later.contains(m))
+        .unwrap_or(messages.len());
+    messages.insert(at, unique);
 }
 
 /// The messages of one failed field, with DRF's precedence.
