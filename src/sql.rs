@@ -282,7 +282,112 @@ pub fn escape_like(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Search;
+    use crate::plan::{Assign, Search};
+
+    fn fixture() -> crate::spec::Spec {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/books");
+        crate::spec::load(&dir).unwrap_or_else(|p| panic!("{p:?}"))
+    }
+
+    const SELECT: &str = "t.\"book_id\"::int8 AS \"book_id\", t.\"title\"::text AS \"title\", t.\"isbn\"::text AS \"isbn\", t.\"pages\"::int8 AS \"pages\", t.\"in_print\"::bool AS \"in_print\", ARRAY(SELECT j.\"author_id\"::int8 FROM \"library_book_authors\" j WHERE j.\"book_id\" = t.\"book_id\" ORDER BY 1) AS \"authors\", t.\"shelved_at\"::timestamptz AS \"shelved_at\"";
+
+    #[test]
+    fn retrieve_and_destroy_statements() {
+        let spec = fixture();
+        let books = &spec.resources[0];
+        let st = build(
+            books,
+            &Plan::Retrieve {
+                key: 7,
+                scope: Scope::default(),
+            },
+        );
+        assert_eq!(
+            st.sql,
+            format!("SELECT {SELECT} FROM \"library_book\" t WHERE t.\"book_id\" = $1")
+        );
+        assert_eq!(st.params, vec![SqlValue::Int(Some(7))]);
+        let st = build(
+            books,
+            &Plan::Destroy {
+                key: 7,
+                scope: Scope::default(),
+            },
+        );
+        assert_eq!(
+            st.sql,
+            "DELETE FROM \"library_book\" t WHERE t.\"book_id\" = $1 RETURNING 1"
+        );
+    }
+
+    #[test]
+    fn create_is_guarded_by_its_unique_columns() {
+        let spec = fixture();
+        let books = &spec.resources[0];
+        let values = vec![
+            Assign {
+                column: "\"title\"".into(),
+                kind: Kind::Text,
+                value: SqlValue::Text(Some("Dune".into())),
+            },
+            Assign {
+                column: "\"isbn\"".into(),
+                kind: Kind::Text,
+                value: SqlValue::Text(Some("1".into())),
+            },
+        ];
+        let st = build(
+            books,
+            &Plan::Create {
+                values,
+                guarded: vec!["\"isbn\"".into()],
+            },
+        );
+        assert_eq!(
+            st.sql,
+            format!(
+                "WITH t AS (INSERT INTO \"library_book\" (\"title\", \"isbn\") SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM \"library_book\" g WHERE g.\"isbn\" = $2) RETURNING *) SELECT {SELECT} FROM t"
+            )
+        );
+    }
+
+    #[test]
+    fn list_counts_and_pages_in_one_statement() {
+        let spec = fixture();
+        let books = &spec.resources[0];
+        let plan = Plan::List {
+            scope: Scope::default(),
+            order: vec![("\"pages\"".into(), true), ("\"book_id\"".into(), false)],
+            limit: 2,
+            offset: 4,
+        };
+        let st = build(books, &plan);
+        assert_eq!(
+            st.sql,
+            format!(
+                "SELECT (SELECT count(*) FROM \"library_book\" t WHERE true) AS __count, p.* FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT {SELECT} FROM (SELECT t.\"book_id\" AS page_key FROM \"library_book\" t WHERE true ORDER BY t.\"pages\" DESC, t.\"book_id\" LIMIT $1 OFFSET $2) AS page JOIN \"library_book\" t ON t.\"book_id\" = page.page_key ORDER BY t.\"pages\" DESC, t.\"book_id\") AS p ON true"
+            )
+        );
+        assert_eq!(
+            st.params,
+            vec![SqlValue::Int(Some(2)), SqlValue::Int(Some(4))]
+        );
+    }
+
+    #[test]
+    fn uniqueness_checks_exclude_the_row_being_updated() {
+        let spec = fixture();
+        let books = &spec.resources[0];
+        let plan = Plan::Taken {
+            checks: vec![("\"isbn\"".into(), SqlValue::Text(Some("1".into())))],
+            except: Some(3),
+        };
+        let st = build(books, &plan);
+        assert_eq!(
+            st.sql,
+            "SELECT EXISTS (SELECT 1 FROM \"library_book\" t WHERE t.\"isbn\" = $2 AND t.\"book_id\" <> $1)"
+        );
+    }
 
     #[test]
     fn like_metacharacters_are_escaped() {

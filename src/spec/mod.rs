@@ -240,13 +240,6 @@ pub struct Resource {
     pub default_ordering: Vec<(String, bool)>,
 }
 
-impl Resource {
-    /// The representation field called `name`.
-    pub fn field(&self, name: &str) -> Option<&Field> {
-        self.fields.iter().find(|f| f.name == name)
-    }
-}
-
 /// Quotes an identifier for SQL. Identifiers come only from the spec, never from requests.
 pub fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
