@@ -13,6 +13,12 @@ pub struct Statement {
     pub sql: String,
     /// The values, in placeholder order.
     pub params: Vec<SqlValue>,
+    /// Whether the plan must be made for these very values: a LIKE pattern that is a
+    /// parameter gets a generic plan that cannot use the prefix and trigram indexes, so such
+    /// statements are not kept prepared (measured on a million users: an istartswith page
+    /// 44 ms with a cached generic plan, 8 ms planned for its value). Every other statement
+    /// keeps its prepared plan, which is what makes a retrieve cheap.
+    pub plan_per_call: bool,
 }
 
 impl Statement {
@@ -33,6 +39,7 @@ pub fn build(resource: &Resource, plan: &Plan) -> Statement {
     let mut st = Statement {
         sql: String::new(),
         params: Vec::new(),
+        plan_per_call: false,
     };
     let table = &resource.table;
     let key = &resource.key;
@@ -207,6 +214,7 @@ fn scope_sql(st: &mut Statement, scope: &Scope) -> String {
         out.push_str(&filter_sql(st, filter));
     }
     if let Some(search) = &scope.search {
+        st.plan_per_call = true;
         for term in &search.terms {
             let p = st.bind(SqlValue::Text(Some(format!("%{}%", escape_like(term)))));
             let any: Vec<String> = search
@@ -227,6 +235,7 @@ fn filter_sql(st: &mut Statement, filter: &Filter) -> String {
         _ => "",
     };
     let like = |st: &mut Statement, pattern: String, fold: bool| {
+        st.plan_per_call = true;
         let p = st.bind(SqlValue::Text(Some(pattern)));
         if fold {
             format!("upper({column}::text) LIKE upper({p})")
@@ -399,6 +408,7 @@ mod tests {
         let mut st = Statement {
             sql: String::new(),
             params: Vec::new(),
+            plan_per_call: false,
         };
         let scope = Scope {
             filters: vec![Filter {
@@ -418,6 +428,10 @@ mod tests {
             " AND upper(t.\"name\"::text) LIKE upper($1) AND (upper(t.\"a\"::text) LIKE upper($2) OR upper(t.\"b\"::text) LIKE upper($2))"
         );
         assert!(!sql.contains("DROP"));
+        assert!(
+            st.plan_per_call,
+            "LIKE patterns are planned for their value"
+        );
         assert_eq!(st.params[1], SqlValue::Text(Some("%x\\%%".into())));
     }
 }
