@@ -73,9 +73,13 @@ impl Gateway {
     pub async fn handle(&self, mut request: Request<Bytes>) -> Response<Bytes> {
         let started = Instant::now();
         // Methods are read upper-cased, as Django does (`get` is GET; `brew` is BREW).
-        let upper = request.method().as_str().to_ascii_uppercase();
-        if upper != request.method().as_str()
-            && let Ok(method) = Method::from_bytes(upper.as_bytes())
+        if request
+            .method()
+            .as_str()
+            .bytes()
+            .any(|b| b.is_ascii_lowercase())
+            && let Ok(method) =
+                Method::from_bytes(request.method().as_str().to_ascii_uppercase().as_bytes())
         {
             *request.method_mut() = method;
         }
