@@ -170,14 +170,17 @@ fn placeholder(st: &mut Statement, assign: &Assign) -> String {
     }
 }
 
-/// The representation's fields as SQL expressions over the row alias `t`.
-pub fn select_list(resource: &Resource) -> String {
-    resource
-        .fields
-        .iter()
-        .map(|field| field_sql(resource, field))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// The representation's fields as SQL expressions over the row alias `t`; built on first
+/// use and kept with the resource, since it never changes.
+pub fn select_list(resource: &Resource) -> &str {
+    resource.projection.get_or_init(|| {
+        resource
+            .fields
+            .iter()
+            .map(|field| field_sql(resource, field))
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
 }
 
 fn field_sql(resource: &Resource, field: &Field) -> String {

@@ -238,6 +238,8 @@ pub struct Resource {
     pub max_page_size: Option<u64>,
     /// The order when none is asked for: (quoted column, descending).
     pub default_ordering: Vec<(String, bool)>,
+    /// The representation as a SQL projection, built once by `sql::select_list`.
+    pub projection: std::sync::OnceLock<String>,
 }
 
 /// Quotes an identifier for SQL. Identifiers come only from the spec, never from requests.
@@ -453,6 +455,7 @@ fn compile_resource(
         page_size: def.page_size,
         max_page_size: def.max_page_size,
         default_ordering,
+        projection: std::sync::OnceLock::new(),
     })
 }
 
