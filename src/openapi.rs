@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use crate::plan::Lookup;
 use crate::request::body::PARSES;
-use crate::spec::{Action, Kind, Resource, Route, Spec};
+use crate::spec::{Action, Kind, Resource, Route, Spec, schema};
 use crate::validate::{FALSE_WORDS, TRUE_WORDS};
 
 /// The whole document.
@@ -210,15 +210,9 @@ fn components(spec: &Spec) -> Map<String, Value> {
         );
         if let Some(input) = &resource.input {
             let full = refuse_nul(embed(&input.document));
-            let mut partial = full.clone();
-            if let Some(map) = partial.as_object_mut() {
-                map.remove("required");
-            }
+            let partial = schema::partial(&full);
             let form = form_schema(&full);
-            let mut form_partial = form.clone();
-            if let Some(map) = form_partial.as_object_mut() {
-                map.remove("required");
-            }
+            let form_partial = schema::partial(&form);
             schemas.insert(format!("{name}.input"), full);
             schemas.insert(format!("{name}.patch"), partial);
             schemas.insert(format!("{name}.input.form"), form);

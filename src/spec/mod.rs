@@ -7,7 +7,7 @@
 
 mod format;
 mod locate;
-mod schema;
+pub mod schema;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;

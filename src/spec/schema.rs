@@ -196,6 +196,15 @@ fn messages(value: Option<&Value>) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
+/// The schema of a partial update: the same, without `required`.
+pub fn partial(schema: &Value) -> Value {
+    let mut partial = schema.clone();
+    if let Some(root) = partial.as_object_mut() {
+        root.remove("required");
+    }
+    partial
+}
+
 /// Reads and compiles an input schema; `column` tells, for a property, its representation
 /// kind and quoted column when it is one.
 pub fn load_input(
@@ -205,10 +214,7 @@ pub fn load_input(
 ) -> Result<InputSchema, String> {
     let document = read(dir, file)?;
     let full = compile(&document).map_err(|e| format!("schemas/{file}: {e}"))?;
-    let mut partial_doc = document.clone();
-    if let Some(root) = partial_doc.as_object_mut() {
-        root.remove("required");
-    }
+    let partial_doc = partial(&document);
     let partial = compile(&partial_doc).map_err(|e| format!("schemas/{file}: {e}"))?;
     let required: Vec<&str> = document
         .get("required")
