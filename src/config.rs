@@ -126,8 +126,9 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// `--spec` / `SPECGATE_SPEC`: the folder with `routes.yaml`, `schemas/`, `migrations/`.
     pub spec: PathBuf,
-    /// `--database-url` / `DATABASE_URL`.
-    pub database_url: String,
+    /// `--database-url` / `DATABASE_URL`; none means the SQLite file beside the spec (see
+    /// [`Settings::database_url`]).
+    pub database_url: Option<String>,
     /// `--log` / `SPECGATE_LOG`: a tracing filter such as `info` or `specgate=debug`.
     pub log: String,
     /// `--no-migrate` / `SPECGATE_MIGRATE=0`: skip migrations at start-up.
@@ -138,8 +139,8 @@ pub struct Settings {
     pub limits: Limits,
 }
 
-/// The default database: a `specgate` database on the local PostgreSQL.
-pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/specgate";
+/// The file name of the default database, an SQLite file in the spec folder.
+pub const DEFAULT_SQLITE_FILE: &str = "specgate.sqlite3";
 
 /// The usage text.
 pub const USAGE: &str = "usage: specgate [serve|check|migrate|openapi] [--listen ADDR] [--spec DIR] [--database-url URL] [--log FILTER] [--no-migrate] [--max-connections N]
@@ -150,8 +151,8 @@ pub const USAGE: &str = "usage: specgate [serve|check|migrate|openapi] [--listen
   openapi   print the OpenAPI 3.1 document
 
 environment: SPECGATE_LISTEN (127.0.0.1:8000), SPECGATE_SPEC (.), DATABASE_URL
-(postgres://postgres@127.0.0.1:5432/specgate), SPECGATE_LOG (info), SPECGATE_MIGRATE (1),
-SPECGATE_MAX_CONNECTIONS (8).
+(sqlite:SPEC/specgate.sqlite3; also sqlite::memory: or postgres://USER@HOST:PORT/DB),
+SPECGATE_LOG (info), SPECGATE_MIGRATE (1), SPECGATE_MAX_CONNECTIONS (8).
 
 limits (flag --NAME VALUE, or SPECGATE_NAME): max-body (1048576), max-header-bytes (16384),
 max-headers (100), max-query-bytes (8192), max-query-params (256), max-json-depth (32),
@@ -160,6 +161,14 @@ request-timeout-ms (30000), statement-timeout-ms (10000), pool-timeout-ms (5000)
 shutdown-grace-ms (10000)";
 
 impl Settings {
+    /// The database to use: the one given, else an SQLite file in the spec folder, created
+    /// on first use.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| crate::db::sqlite_url(&self.spec.join(DEFAULT_SQLITE_FILE)))
+    }
+
     /// Reads `args` (without the program name) over the environment given by `env`.
     pub fn parse(
         args: &[String],
@@ -172,7 +181,7 @@ impl Settings {
                 .parse()
                 .map_err(|e| format!("SPECGATE_LISTEN: {e}"))?,
             spec: PathBuf::from(env("SPECGATE_SPEC").unwrap_or_else(|| ".".into())),
-            database_url: env("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into()),
+            database_url: env("DATABASE_URL").filter(|v| !v.is_empty()),
             log: env("SPECGATE_LOG").unwrap_or_else(|| "info".into()),
             migrate: env("SPECGATE_MIGRATE").is_none_or(|v| v != "0" && v != "false"),
             max_connections: env("SPECGATE_MAX_CONNECTIONS")
@@ -207,7 +216,7 @@ impl Settings {
                     settings.listen = value(arg)?.parse().map_err(|e| format!("--listen: {e}"))?
                 }
                 "--spec" => settings.spec = PathBuf::from(value(arg)?),
-                "--database-url" => settings.database_url = value(arg)?,
+                "--database-url" => settings.database_url = Some(value(arg)?),
                 "--log" => settings.log = value(arg)?,
                 "--no-migrate" => settings.migrate = false,
                 "--max-connections" => {
@@ -240,7 +249,7 @@ mod tests {
         let s = Settings::parse(&args(&[]), &env).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.command, Command::Serve);
         assert_eq!(s.listen.port(), 9000);
-        assert_eq!(s.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(s.database_url(), "sqlite://./specgate.sqlite3");
         let s = Settings::parse(
             &args(&["check", "--listen", "127.0.0.1:1", "--no-migrate"]),
             &env,

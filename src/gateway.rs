@@ -231,7 +231,7 @@ impl Gateway {
         };
         let rows = self
             .db
-            .rows(&sql::build(resource, &plan))
+            .rows(&sql::build(self.db.dialect(), resource, &plan))
             .await
             .map_err(db_error)?;
         let mut count: i128 = 0;
@@ -285,7 +285,7 @@ impl Gateway {
         };
         let row = self
             .db
-            .row(&sql::build(call.resource, &plan))
+            .row(&sql::build(self.db.dialect(), call.resource, &plan))
             .await
             .map_err(db_error)?;
         let row = row.ok_or(ApiError::NotFound)?;
@@ -345,7 +345,7 @@ impl Gateway {
         except: Option<i64>,
         status: StatusCode,
     ) -> Result<Response<Bytes>, ApiError> {
-        let statement = sql::build(call.resource, plan);
+        let statement = sql::build(self.db.dialect(), call.resource, plan);
         for _ in 0..2 {
             match self.db.row(&statement).await {
                 Ok(Some(row)) => return self.represent(call, &row, status),
@@ -374,7 +374,7 @@ impl Gateway {
         };
         match self
             .db
-            .row(&sql::build(call.resource, &plan))
+            .row(&sql::build(self.db.dialect(), call.resource, &plan))
             .await
             .map_err(db_error)?
         {
@@ -400,7 +400,7 @@ impl Gateway {
         };
         match self
             .db
-            .row(&sql::build(resource, &plan))
+            .row(&sql::build(self.db.dialect(), resource, &plan))
             .await
             .map_err(db_error)?
         {
@@ -494,7 +494,7 @@ impl Gateway {
         let plan = Plan::Taken { checks, except };
         let row = self
             .db
-            .row(&sql::build(resource, &plan))
+            .row(&sql::build(self.db.dialect(), resource, &plan))
             .await
             .map_err(db_error)?;
         let taken = row
@@ -513,7 +513,7 @@ impl Gateway {
     fn represent(
         &self,
         call: &Call<'_>,
-        row: &sqlx::postgres::PgRow,
+        row: &db::Row,
         status: StatusCode,
     ) -> Result<Response<Bytes>, ApiError> {
         let object = Value::Object(db::decode(row, &call.resource.fields, 0).map_err(db_error)?);

@@ -8,6 +8,7 @@ use specgate::db::Db;
 use specgate::gateway::Gateway;
 use specgate::server;
 use specgate::spec;
+use specgate::sql::Dialect;
 use sqlx::migrate::MigrateDatabase;
 
 fn main() -> ExitCode {
@@ -88,20 +89,26 @@ fn spec_path(settings: &Settings, problem: &spec::Problem) -> String {
     p.to_string()
 }
 
-/// Connects, creating the database first if it does not exist.
+/// Connects, creating the database first if it does not exist (an SQLite file is created
+/// by its first connection).
 async fn open(settings: &Settings) -> Result<Db, String> {
-    let url = &settings.database_url;
-    if !sqlx::Postgres::database_exists(url).await.unwrap_or(true) {
-        sqlx::Postgres::create_database(url)
+    let url = settings.database_url();
+    if specgate::db::dialect_of(&url)? == Dialect::Postgres
+        && !sqlx::Postgres::database_exists(&url).await.unwrap_or(true)
+    {
+        sqlx::Postgres::create_database(&url)
             .await
             .map_err(|e| format!("cannot create the database: {e}"))?;
     }
-    Db::connect(url, settings.max_connections, &settings.limits)
+    Db::connect(&url, settings.max_connections, &settings.limits)
 }
 
 async fn check(settings: &Settings) -> Result<(), String> {
     let spec = load(settings)?;
-    let db = Db::connect(&settings.database_url, 1, &settings.limits)?;
+    for dialect in [Dialect::Postgres, Dialect::Sqlite] {
+        specgate::db::migrations(&spec.migrations, dialect)?;
+    }
+    let db = Db::connect_existing(&settings.database_url(), &settings.limits)?;
     let checked =
         tokio::time::timeout(std::time::Duration::from_secs(3), db.missing_columns(&spec)).await;
     let checked =

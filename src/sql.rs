@@ -1,10 +1,39 @@
-//! Plans to SQL text plus bound values, for PostgreSQL. Pure and snapshot-testable.
+//! Plans to SQL text plus bound values, for PostgreSQL or SQLite: the dialect layer. Pure
+//! and snapshot-testable.
 //!
 //! Identifiers come only from the compiled spec, already quoted; whatever a client sent
-//! travels only as a bound parameter. LIKE patterns are escaped before they are bound.
+//! travels only as a bound parameter. LIKE and GLOB patterns are escaped before they are
+//! bound. Both dialects number their placeholders `$1`, `$2`, ... (SQLite reads `$n` as
+//! parameter n), so a value used twice is bound once.
+//!
+//! Where SQLite differs by nature, the SQLite text still gives PostgreSQL's answer:
+//! case-insensitive comparisons go through `specgate_upper()` (Unicode, like PostgreSQL's
+//! `upper()`; SQLite's own folds ASCII only), case-sensitive pattern matches use GLOB (SQLite's
+//! LIKE ignores ASCII case), NULLs sort last ascending and first descending, lists travel as
+//! one JSON array read by `json_each`, and timestamps are stored as fixed-width UTC text.
 
+use crate::db::store_timestamp;
 use crate::plan::{Assign, Filter, Lookup, Plan, Scope, SqlValue};
 use crate::spec::{Field, Kind, Resource, Source};
+
+/// The SQL a database speaks; chosen once, when the pool is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// PostgreSQL.
+    Postgres,
+    /// SQLite.
+    Sqlite,
+}
+
+impl Dialect {
+    /// The name used in migration file names and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Postgres => "postgres",
+            Dialect::Sqlite => "sqlite",
+        }
+    }
+}
 
 /// SQL text and the values of its `$n` parameters.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,42 +44,80 @@ pub struct Statement {
     pub params: Vec<SqlValue>,
     /// Whether the plan must be made for these very values: a LIKE pattern that is a
     /// parameter gets a generic plan that cannot use the prefix and trigram indexes, so such
-    /// statements are not kept prepared (measured on a million users: an istartswith page
-    /// 44 ms with a cached generic plan, 8 ms planned for its value). Every other statement
-    /// keeps its prepared plan, which is what makes a retrieve cheap.
+    /// statements are not kept prepared on PostgreSQL (measured on a million users: an
+    /// istartswith page 44 ms with a cached generic plan, 8 ms planned for its value). Every
+    /// other statement keeps its prepared plan, which is what makes a retrieve cheap.
     pub plan_per_call: bool,
+    dialect: Dialect,
 }
 
 impl Statement {
+    fn new(dialect: Dialect) -> Statement {
+        Statement {
+            sql: String::new(),
+            params: Vec::new(),
+            plan_per_call: false,
+            dialect,
+        }
+    }
+
     fn bind(&mut self, value: SqlValue) -> String {
         self.params.push(value);
         format!("${}", self.params.len())
+    }
+
+    /// Binds a value of a column of `kind`, in the form the database stores it.
+    fn bind_typed(&mut self, kind: Kind, value: SqlValue) -> String {
+        let value = match (self.dialect, kind, value) {
+            (Dialect::Sqlite, Kind::Timestamp, SqlValue::Text(Some(t))) => {
+                SqlValue::Text(Some(store_timestamp(&t).unwrap_or(t)))
+            }
+            (Dialect::Sqlite, Kind::Timestamp, SqlValue::TextList(list)) => SqlValue::TextList(
+                list.into_iter()
+                    .map(|t| store_timestamp(&t).unwrap_or(t))
+                    .collect(),
+            ),
+            (_, _, value) => value,
+        };
+        self.bind(value)
+    }
+
+    /// `upper(x)` as this database spells the Unicode-aware one.
+    fn upper(&self, x: &str) -> String {
+        match self.dialect {
+            Dialect::Postgres => format!("upper({x})"),
+            Dialect::Sqlite => format!("specgate_upper({x})"),
+        }
+    }
+
+    /// A column read as text.
+    fn text(&self, column: &str) -> String {
+        match self.dialect {
+            Dialect::Postgres => format!("{column}::text"),
+            Dialect::Sqlite => column.to_owned(),
+        }
     }
 }
 
 /// The name of the count column a list statement adds before the fields.
 pub const COUNT_COLUMN: &str = "__count";
 
-/// Builds the statement for `plan` on `resource`.
+/// Builds the statement for `plan` on `resource`, in `dialect`.
 ///
 /// Row-returning statements select the representation's fields in order (after the count,
-/// for a list), each cast to the type its kind is decoded as.
-pub fn build(resource: &Resource, plan: &Plan) -> Statement {
-    let mut st = Statement {
-        sql: String::new(),
-        params: Vec::new(),
-        plan_per_call: false,
-    };
+/// for a list), each in the type its kind is decoded as; a list on SQLite adds its sort keys
+/// after the fields.
+pub fn build(dialect: Dialect, resource: &Resource, plan: &Plan) -> Statement {
+    let mut st = Statement::new(dialect);
     let table = &resource.table;
     let key = &resource.key;
+    let select = select_list(dialect, resource);
+    let sqlite = dialect == Dialect::Sqlite;
     st.sql = match plan {
         Plan::Retrieve { key: id, scope } => {
             let id = st.bind(SqlValue::Int(Some(*id)));
             let filter = scope_sql(&mut st, scope);
-            format!(
-                "SELECT {} FROM {table} t WHERE t.{key} = {id}{filter}",
-                select_list(resource)
-            )
+            format!("SELECT {select} FROM {table} t WHERE t.{key} = {id}{filter}")
         }
         Plan::Exists { key: id, scope } => {
             let id = st.bind(SqlValue::Int(Some(*id)));
@@ -60,43 +127,10 @@ pub fn build(resource: &Resource, plan: &Plan) -> Statement {
         Plan::Destroy { key: id, scope } => {
             let id = st.bind(SqlValue::Int(Some(*id)));
             let filter = scope_sql(&mut st, scope);
-            format!("DELETE FROM {table} t WHERE t.{key} = {id}{filter} RETURNING 1")
+            let alias = if sqlite { "AS t" } else { "t" };
+            format!("DELETE FROM {table} {alias} WHERE t.{key} = {id}{filter} RETURNING 1")
         }
-        Plan::Create { values, guarded } => {
-            let columns: Vec<&str> = values.iter().map(|a| a.column.as_str()).collect();
-            let placeholders: Vec<String> =
-                values.iter().map(|a| placeholder(&mut st, a)).collect();
-            let insert = if values.is_empty() {
-                format!("INSERT INTO {table} DEFAULT VALUES RETURNING *")
-            } else {
-                // A taken unique value inserts nothing: the key's sequence is only drawn
-                // for a row that is actually inserted, as when the check ran first.
-                let guards: Vec<String> = guarded
-                    .iter()
-                    .filter_map(|column| {
-                        let at = columns.iter().position(|c| c == column)?;
-                        Some(format!(
-                            "NOT EXISTS (SELECT 1 FROM {table} g WHERE g.{column} = {})",
-                            placeholders[at]
-                        ))
-                    })
-                    .collect();
-                let condition = if guards.is_empty() {
-                    String::new()
-                } else {
-                    format!(" WHERE {}", guards.join(" AND "))
-                };
-                format!(
-                    "INSERT INTO {table} ({}) SELECT {}{condition} RETURNING *",
-                    columns.join(", "),
-                    placeholders.join(", ")
-                )
-            };
-            format!(
-                "WITH t AS ({insert}) SELECT {} FROM t",
-                select_list(resource)
-            )
-        }
+        Plan::Create { values, guarded } => create_sql(&mut st, resource, values, guarded),
         Plan::Update {
             key: id,
             scope,
@@ -113,10 +147,16 @@ pub fn build(resource: &Resource, plan: &Plan) -> Statement {
             } else {
                 sets.join(", ")
             };
-            format!(
-                "WITH u AS (UPDATE {table} t SET {sets} WHERE t.{key} = {id}{filter} RETURNING t.*) SELECT {} FROM u AS t",
-                select_list(resource)
-            )
+            if sqlite {
+                format!(
+                    "UPDATE {table} AS t SET {sets} WHERE t.{key} = {id}{filter} RETURNING {}",
+                    returning_list(resource)
+                )
+            } else {
+                format!(
+                    "WITH u AS (UPDATE {table} t SET {sets} WHERE t.{key} = {id}{filter} RETURNING t.*) SELECT {select} FROM u AS t"
+                )
+            }
         }
         Plan::Taken { checks, except } => {
             let except = except
@@ -136,64 +176,187 @@ pub fn build(resource: &Resource, plan: &Plan) -> Statement {
             order,
             limit,
             offset,
-        } => {
-            let filter = scope_sql(&mut st, scope);
-            let limit = st.bind(SqlValue::Int(Some(*limit)));
-            let offset = st.bind(SqlValue::Int(Some(*offset)));
-            let order: Vec<String> = order
-                .iter()
-                .map(|(column, desc)| format!("t.{column}{}", if *desc { " DESC" } else { "" }))
-                .collect();
-            let order = order.join(", ");
-            // The page's keys are picked first (from an index where one fits) and only
-            // those rows are read and formatted: skipped rows cost no more than their key.
-            format!(
-                "SELECT (SELECT count(*) FROM {table} t WHERE true{filter}) AS {COUNT_COLUMN}, p.* \
-                 FROM (SELECT 1) AS one LEFT JOIN LATERAL (\
-                 SELECT {} FROM (SELECT t.{key} AS page_key FROM {table} t WHERE true{filter} \
-                 ORDER BY {order} LIMIT {limit} OFFSET {offset}) AS page \
-                 JOIN {table} t ON t.{key} = page.page_key ORDER BY {order}\
-                 ) AS p ON true",
-                select_list(resource),
-            )
-        }
+        } => list_sql(&mut st, resource, scope, order, *limit, *offset),
     };
     st
 }
 
+fn create_sql(
+    st: &mut Statement,
+    resource: &Resource,
+    values: &[Assign],
+    guarded: &[String],
+) -> String {
+    let table = &resource.table;
+    let select = select_list(st.dialect, resource);
+    let into = table;
+    let insert = if values.is_empty() {
+        format!("INSERT INTO {into} DEFAULT VALUES")
+    } else {
+        let columns: Vec<&str> = values.iter().map(|a| a.column.as_str()).collect();
+        let placeholders: Vec<String> = values.iter().map(|a| placeholder(st, a)).collect();
+        // A taken unique value inserts nothing: the key's sequence is only drawn for a row
+        // that is actually inserted, as when the check ran first.
+        let guards: Vec<String> = guarded
+            .iter()
+            .filter_map(|column| {
+                let at = columns.iter().position(|c| c == column)?;
+                Some(format!(
+                    "NOT EXISTS (SELECT 1 FROM {table} g WHERE g.{column} = {})",
+                    placeholders[at]
+                ))
+            })
+            .collect();
+        let condition = if guards.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", guards.join(" AND "))
+        };
+        format!(
+            "INSERT INTO {into} ({}) SELECT {}{condition}",
+            columns.join(", "),
+            placeholders.join(", ")
+        )
+    };
+    match st.dialect {
+        Dialect::Postgres => format!("WITH t AS ({insert} RETURNING *) SELECT {select} FROM t"),
+        Dialect::Sqlite => format!("{insert} RETURNING {}", returning_list(resource)),
+    }
+}
+
+/// A page and the count of every row in scope, in one statement. The page's keys are
+/// picked first (from an index where one fits) and only those rows are read and formatted:
+/// skipped rows cost no more than their key. The count comes back even on an empty page,
+/// beside NULL fields.
+fn list_sql(
+    st: &mut Statement,
+    resource: &Resource,
+    scope: &Scope,
+    order: &[(String, bool)],
+    limit: i64,
+    offset: i64,
+) -> String {
+    let table = &resource.table;
+    let key = &resource.key;
+    let select = select_list(st.dialect, resource);
+    let filter = scope_sql(st, scope);
+    let limit = st.bind(SqlValue::Int(Some(limit)));
+    let offset = st.bind(SqlValue::Int(Some(offset)));
+    let sorted = |prefix: &str, column: &dyn Fn(usize, &str) -> String| -> String {
+        order
+            .iter()
+            .enumerate()
+            .map(|(i, (c, desc))| {
+                // SQLite sorts NULLs first ascending; PostgreSQL last. Say PostgreSQL's.
+                let nulls = match (st.dialect, desc) {
+                    (Dialect::Postgres, _) => "",
+                    (Dialect::Sqlite, false) => " NULLS LAST",
+                    (Dialect::Sqlite, true) => " NULLS FIRST",
+                };
+                let dir = if *desc { " DESC" } else { "" };
+                format!("{prefix}{}{dir}{nulls}", column(i, c))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let by_column = sorted("t.", &|_, c| c.to_owned());
+    let page = format!(
+        "SELECT t.{key} AS page_key FROM {table} t WHERE true{filter} \
+         ORDER BY {by_column} LIMIT {limit} OFFSET {offset}"
+    );
+    let count = format!("SELECT count(*) FROM {table} t WHERE true{filter}");
+    match st.dialect {
+        Dialect::Postgres => format!(
+            "SELECT ({count}) AS {COUNT_COLUMN}, p.* \
+             FROM (SELECT 1) AS one LEFT JOIN LATERAL (\
+             SELECT {select} FROM ({page}) AS page \
+             JOIN {table} t ON t.{key} = page.page_key ORDER BY {by_column}\
+             ) AS p ON true"
+        ),
+        // No LATERAL: the page is a plain derived table, and its sort keys travel with it
+        // (after the fields) so the outer query can keep the order.
+        Dialect::Sqlite => {
+            let keys: Vec<String> = order
+                .iter()
+                .enumerate()
+                .map(|(i, (c, _))| format!("t.{c} AS __sort{i}"))
+                .collect();
+            let by_key = sorted("p.", &|i, _| format!("__sort{i}"));
+            format!(
+                "SELECT c.{COUNT_COLUMN}, p.* FROM ({count_as}) AS c \
+                 LEFT JOIN (SELECT {select}, {keys} FROM ({page}) AS page \
+                 JOIN {table} t ON t.{key} = page.page_key) AS p ON true ORDER BY {by_key}",
+                count_as = count.replacen("count(*)", &format!("count(*) AS {COUNT_COLUMN}"), 1),
+                keys = keys.join(", "),
+            )
+        }
+    }
+}
+
 /// A write's placeholder, cast where the bound type is not the column's.
 fn placeholder(st: &mut Statement, assign: &Assign) -> String {
-    let p = st.bind(assign.value.clone());
-    match assign.kind {
-        Kind::Timestamp => format!("{p}::timestamptz"),
+    let p = st.bind_typed(assign.kind, assign.value.clone());
+    match (st.dialect, assign.kind) {
+        (Dialect::Postgres, Kind::Timestamp) => format!("{p}::timestamptz"),
         _ => p,
     }
 }
 
 /// The representation's fields as SQL expressions over the row alias `t`; built on first
 /// use and kept with the resource, since it never changes.
-pub fn select_list(resource: &Resource) -> &str {
-    resource.projection.get_or_init(|| {
+pub fn select_list(dialect: Dialect, resource: &Resource) -> &str {
+    let at = match dialect {
+        Dialect::Postgres => 0,
+        Dialect::Sqlite => 1,
+    };
+    resource.projection[at].get_or_init(|| {
         resource
             .fields
             .iter()
-            .map(|field| field_sql(resource, field))
+            .map(|field| field_sql(dialect, resource, field, "t"))
             .collect::<Vec<_>>()
             .join(", ")
     })
 }
 
-fn field_sql(resource: &Resource, field: &Field) -> String {
+/// The representation's fields for SQLite's RETURNING, which must name the written table
+/// itself rather than an alias.
+fn returning_list(resource: &Resource) -> String {
+    resource
+        .fields
+        .iter()
+        .map(|field| field_sql(Dialect::Sqlite, resource, field, &resource.table))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn field_sql(dialect: Dialect, resource: &Resource, field: &Field, t: &str) -> String {
     let alias = crate::spec::quote(&field.name);
-    match &field.source {
-        Source::Column(column) => format!("t.{column}::{} AS {alias}", cast(field.kind)),
-        Source::Relation {
-            through,
-            source,
-            target,
-        } => format!(
-            "ARRAY(SELECT j.{target}::int8 FROM {through} j WHERE j.{source} = t.{} ORDER BY 1) AS {alias}",
-            resource.key
+    let key = &resource.key;
+    match (dialect, &field.source) {
+        (Dialect::Postgres, Source::Column(column)) => {
+            format!("{t}.{column}::{} AS {alias}", cast(field.kind))
+        }
+        (Dialect::Sqlite, Source::Column(column)) => format!("{t}.{column} AS {alias}"),
+        (
+            Dialect::Postgres,
+            Source::Relation {
+                through,
+                source,
+                target,
+            },
+        ) => format!(
+            "ARRAY(SELECT j.{target}::int8 FROM {through} j WHERE j.{source} = {t}.{key} ORDER BY 1) AS {alias}"
+        ),
+        (
+            Dialect::Sqlite,
+            Source::Relation {
+                through,
+                source,
+                target,
+            },
+        ) => format!(
+            "(SELECT json_group_array(j.{target} ORDER BY j.{target}) FROM {through} j WHERE j.{source} = {t}.{key}) AS {alias}"
         ),
     }
 }
@@ -219,16 +382,55 @@ fn scope_sql(st: &mut Statement, scope: &Scope) -> String {
     if let Some(search) = &scope.search {
         st.plan_per_call = true;
         for term in &search.terms {
-            let p = st.bind(SqlValue::Text(Some(format!("%{}%", escape_like(term)))));
+            let p = st.bind(SqlValue::Text(Some(pattern(
+                st.dialect,
+                Match::Contains,
+                term,
+            ))));
             let any: Vec<String> = search
                 .columns
                 .iter()
-                .map(|c| format!("upper(t.{c}::text) LIKE upper({p})"))
+                .map(|c| like_sql(st, &format!("t.{c}"), &p, true))
                 .collect();
             out.push_str(&format!(" AND ({})", any.join(" OR ")));
         }
     }
     out
+}
+
+/// Where a pattern's text must appear.
+#[derive(Clone, Copy)]
+enum Match {
+    Contains,
+    StartsWith,
+    EndsWith,
+}
+
+/// The pattern finding `text` literally: LIKE's on PostgreSQL, GLOB's on SQLite.
+fn pattern(dialect: Dialect, at: Match, text: &str) -> String {
+    let (escaped, any) = match dialect {
+        Dialect::Postgres => (escape_like(text), "%"),
+        Dialect::Sqlite => (escape_glob(text), "*"),
+    };
+    match at {
+        Match::Contains => format!("{any}{escaped}{any}"),
+        Match::StartsWith => format!("{escaped}{any}"),
+        Match::EndsWith => format!("{any}{escaped}"),
+    }
+}
+
+/// `column` matches the bound pattern `p`, ignoring case when `fold`.
+fn like_sql(st: &Statement, column: &str, p: &str, fold: bool) -> String {
+    let op = match st.dialect {
+        Dialect::Postgres => "LIKE",
+        Dialect::Sqlite => "GLOB",
+    };
+    let column = st.text(column);
+    if fold {
+        format!("{} {op} {}", st.upper(&column), st.upper(p))
+    } else {
+        format!("{column} {op} {p}")
+    }
 }
 
 fn filter_sql(st: &mut Statement, filter: &Filter) -> String {
@@ -237,28 +439,30 @@ fn filter_sql(st: &mut Statement, filter: &Filter) -> String {
         SqlValue::Text(Some(s)) => s.as_str(),
         _ => "",
     };
-    let like = |st: &mut Statement, pattern: String, fold: bool| {
+    let like = |st: &mut Statement, at: Match, fold: bool| {
         st.plan_per_call = true;
-        let p = st.bind(SqlValue::Text(Some(pattern)));
-        if fold {
-            format!("upper({column}::text) LIKE upper({p})")
-        } else {
-            format!("{column}::text LIKE {p}")
-        }
+        let p = st.bind(SqlValue::Text(Some(pattern(st.dialect, at, text))));
+        like_sql(st, &column, &p, fold)
     };
     match filter.lookup {
         Lookup::Exact => format!("{column} = {}", compared(st, filter)),
-        Lookup::IExact => format!(
-            "upper({column}::text) = upper({})",
-            st.bind(filter.value.clone())
-        ),
-        Lookup::Contains => like(st, format!("%{}%", escape_like(text)), false),
-        Lookup::IContains => like(st, format!("%{}%", escape_like(text)), true),
-        Lookup::StartsWith => like(st, format!("{}%", escape_like(text)), false),
-        Lookup::IStartsWith => like(st, format!("{}%", escape_like(text)), true),
-        Lookup::EndsWith => like(st, format!("%{}", escape_like(text)), false),
-        Lookup::IEndsWith => like(st, format!("%{}", escape_like(text)), true),
-        Lookup::In => format!("{column} = ANY({})", compared(st, filter)),
+        Lookup::IExact => {
+            let p = st.bind(filter.value.clone());
+            format!("{} = {}", st.upper(&st.text(&column)), st.upper(&p))
+        }
+        Lookup::Contains => like(st, Match::Contains, false),
+        Lookup::IContains => like(st, Match::Contains, true),
+        Lookup::StartsWith => like(st, Match::StartsWith, false),
+        Lookup::IStartsWith => like(st, Match::StartsWith, true),
+        Lookup::EndsWith => like(st, Match::EndsWith, false),
+        Lookup::IEndsWith => like(st, Match::EndsWith, true),
+        Lookup::In => match st.dialect {
+            Dialect::Postgres => format!("{column} = ANY({})", compared(st, filter)),
+            Dialect::Sqlite => format!(
+                "{column} IN (SELECT value FROM json_each({}))",
+                compared(st, filter)
+            ),
+        },
         Lookup::Gt => format!("{column} > {}", compared(st, filter)),
         Lookup::Gte => format!("{column} >= {}", compared(st, filter)),
         Lookup::Lt => format!("{column} < {}", compared(st, filter)),
@@ -269,7 +473,10 @@ fn filter_sql(st: &mut Statement, filter: &Filter) -> String {
 /// The placeholder of a comparison's value, cast to the column's type where the bound type
 /// differs (timestamps travel as text).
 fn compared(st: &mut Statement, filter: &Filter) -> String {
-    let p = st.bind(filter.value.clone());
+    let p = st.bind_typed(filter.kind, filter.value.clone());
+    if st.dialect == Dialect::Sqlite {
+        return p;
+    }
     match (filter.kind, &filter.value) {
         (Kind::Timestamp, SqlValue::TextList(_)) => format!("{p}::timestamptz[]"),
         (Kind::Timestamp, _) => format!("{p}::timestamptz"),
@@ -291,6 +498,21 @@ pub fn escape_like(text: &str) -> String {
     out
 }
 
+/// Escapes GLOB's metacharacters (`*`, `?`, `[`) by putting each in brackets.
+pub fn escape_glob(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[') {
+            out.push('[');
+            out.push(c);
+            out.push(']');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,6 +530,7 @@ mod tests {
         let spec = fixture();
         let books = &spec.resources[0];
         let st = build(
+            Dialect::Postgres,
             books,
             &Plan::Retrieve {
                 key: 7,
@@ -320,6 +543,7 @@ mod tests {
         );
         assert_eq!(st.params, vec![SqlValue::Int(Some(7))]);
         let st = build(
+            Dialect::Postgres,
             books,
             &Plan::Destroy {
                 key: 7,
@@ -349,6 +573,7 @@ mod tests {
             },
         ];
         let st = build(
+            Dialect::Postgres,
             books,
             &Plan::Create {
                 values,
@@ -373,7 +598,7 @@ mod tests {
             limit: 2,
             offset: 4,
         };
-        let st = build(books, &plan);
+        let st = build(Dialect::Postgres, books, &plan);
         assert_eq!(
             st.sql,
             format!(
@@ -394,7 +619,7 @@ mod tests {
             checks: vec![("\"isbn\"".into(), SqlValue::Text(Some("1".into())))],
             except: Some(3),
         };
-        let st = build(books, &plan);
+        let st = build(Dialect::Postgres, books, &plan);
         assert_eq!(
             st.sql,
             "SELECT EXISTS (SELECT 1 FROM \"library_book\" t WHERE t.\"isbn\" = $2 AND t.\"book_id\" <> $1)"
@@ -408,11 +633,7 @@ mod tests {
 
     #[test]
     fn user_text_only_travels_as_parameters() {
-        let mut st = Statement {
-            sql: String::new(),
-            params: Vec::new(),
-            plan_per_call: false,
-        };
+        let mut st = Statement::new(Dialect::Postgres);
         let scope = Scope {
             filters: vec![Filter {
                 column: "\"name\"".into(),

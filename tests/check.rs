@@ -1,9 +1,12 @@
-//! `specgate check`: problems in the spec files are reported with their file and line.
+//! `specgate check`: problems in the spec files are reported with their file and line, and
+//! with a database (PostgreSQL or SQLite), what its tables lack.
 
 mod common;
 
 use std::path::Path;
 use std::process::Command;
+
+use common::{Db, on_both};
 
 fn check(dir: &Path, database: &str) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_specgate"))
@@ -20,7 +23,7 @@ fn check(dir: &Path, database: &str) -> (bool, String) {
     (out.status.success(), text)
 }
 
-fn scratch(name: &str) -> std::path::PathBuf {
+fn scratch(name: &str) -> common::ScratchSpec {
     common::copy_spec(&common::books_spec(), &format!("check-{name}"))
 }
 
@@ -101,20 +104,37 @@ fn a_route_to_an_unknown_resource_and_a_bad_action() {
     assert!(text.contains("unknown action \"obliterate\""), "{text}");
 }
 
-#[test]
-fn with_a_database_missing_columns_are_reported() {
-    let database = format!("specgate_check_{}", std::process::id());
-    common::psql("postgres", &format!("DROP DATABASE IF EXISTS {database}"));
-    common::psql("postgres", &format!("CREATE DATABASE {database}"));
-    common::psql(
-        &database,
-        "CREATE TABLE library_book (book_id bigint, title text)",
-    );
-    let (ok, text) = check(&common::books_spec(), &format!("{}/{database}", common::PG));
-    common::psql(
-        "postgres",
-        &format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"),
-    );
-    assert!(!ok);
-    assert!(text.contains("library_book.isbn"), "{text}");
+on_both! {
+    /// With a database whose table lacks columns the spec uses, `check` fails naming them.
+    fn with_a_database_missing_columns_are_reported(db) {
+        let (ok, text) = match db {
+            Db::Postgres => {
+                let database = format!("specgate_check_{}", std::process::id());
+                common::psql("postgres", &format!("DROP DATABASE IF EXISTS {database}"));
+                common::psql("postgres", &format!("CREATE DATABASE {database}"));
+                common::psql(
+                    &database,
+                    "CREATE TABLE library_book (book_id bigint, title text)",
+                );
+                let result = check(&common::books_spec(), &format!("{}/{database}", common::PG));
+                common::psql(
+                    "postgres",
+                    &format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"),
+                );
+                result
+            }
+            Db::Sqlite => {
+                let path = common::sqlite_path();
+                common::sqlite(
+                    &path,
+                    "CREATE TABLE library_book (book_id INTEGER, title TEXT)",
+                );
+                let result = check(&common::books_spec(), &common::sqlite_url(&path));
+                common::remove_sqlite(&path);
+                result
+            }
+        };
+        assert!(!ok);
+        assert!(text.contains("library_book.isbn"), "{text}");
+    }
 }

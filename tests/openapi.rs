@@ -1,12 +1,13 @@
 //! The OpenAPI 3.1 document: valid against the OpenAPI 3.1 meta-schema, served at
 //! `/openapi.json`, and derived from the spec files, so changing a schema changes both the
-//! behaviour and the document with no code change.
+//! behaviour and the document with no code change. Every test runs on PostgreSQL and on
+//! SQLite.
 
 mod common;
 
 use std::path::Path;
 
-use common::{Gateway, books_spec, users_spec};
+use common::{Gateway, books_spec, on_both, users_spec};
 use serde_json::{Value, json};
 
 fn meta_schema() -> jsonschema::Validator {
@@ -36,142 +37,154 @@ fn assert_valid(document: &Value) {
     }
 }
 
-#[test]
-fn the_served_documents_validate_against_the_openapi_31_meta_schema() {
-    for spec in [users_spec(), books_spec()] {
-        let gw = Gateway::start(&spec, &[]);
-        let r = gw.get("/openapi.json");
-        assert_eq!(r.status, 200);
-        assert_eq!(r.header("content-type"), Some("application/json"));
-        let document = r.json();
-        assert_eq!(document["openapi"], "3.1.0");
+on_both! {
+    /// The documents served for both specs validate against the OpenAPI 3.1 meta-schema, and
+    /// each component compiles as JSON Schema.
+    fn the_served_documents_validate_against_the_openapi_31_meta_schema(db) {
+        for spec in [users_spec(), books_spec()] {
+            let gw = Gateway::start_on(db, &spec, &[]);
+            let r = gw.get("/openapi.json");
+            assert_eq!(r.status, 200);
+            assert_eq!(r.header("content-type"), Some("application/json"));
+            let document = r.json();
+            assert_eq!(document["openapi"], "3.1.0");
+            assert_valid(&document);
+        }
+    }
+}
+
+on_both! {
+    /// The document names every operation, lists the list's parameters and the create's
+    /// responses, and links create to the detail operations by key.
+    fn the_document_describes_every_operation_and_links_create_to_the_detail_routes(db) {
+        let gw = Gateway::users_on(db);
+        let document = gw.get("/openapi.json").json();
+        let paths = &document["paths"];
+        for (path, method, id) in [
+            ("/api/users/", "get", "list_users"),
+            ("/api/users/", "post", "create_users"),
+            ("/api/users/{id}/", "get", "retrieve_users"),
+            ("/api/users/{id}/", "put", "update_users"),
+            ("/api/users/{id}/", "patch", "partial_update_users"),
+            ("/api/users/{id}/", "delete", "destroy_users"),
+        ] {
+            assert_eq!(paths[path][method]["operationId"], id, "{method} {path}");
+        }
+        let names: Vec<&str> = paths["/api/users/"]["get"]["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        for expected in [
+            "limit",
+            "offset",
+            "search",
+            "ordering",
+            "username",
+            "username__iexact",
+            "email__in",
+            "phone_number__lte",
+        ] {
+            assert!(names.contains(&expected), "{expected} in {names:?}");
+        }
+        let create = &paths["/api/users/"]["post"];
+        let statuses: Vec<&String> = create["responses"]
+            .as_object()
+            .map(|r| r.keys().collect())
+            .unwrap_or_default();
+        for status in ["201", "400", "406", "415"] {
+            assert!(statuses.iter().any(|s| s.as_str() == status), "{status}");
+        }
+        let link = &create["responses"]["201"]["links"]["RetrieveUsers"];
+        assert_eq!(link["operationId"], "retrieve_users");
+        assert_eq!(link["parameters"]["id"], "$response.body#/id");
+        assert_eq!(
+            create["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"],
+            "#/components/schemas/users.input.form"
+        );
+        let user = &document["components"]["schemas"]["users"];
+        assert_eq!(user["additionalProperties"], false);
+        assert_eq!(user["properties"]["date_joined"]["format"], "date-time");
+    }
+}
+
+on_both! {
+    /// `openapi_path: null` switches the document off.
+    fn the_document_can_be_switched_off(db) {
+        let dir = common::copy_spec(&books_spec(), "openapi-off");
+        let routes = std::fs::read_to_string(dir.join("routes.yaml")).expect("reads");
+        std::fs::write(
+            dir.join("routes.yaml"),
+            routes.replace(
+                "  response_validation: enforce\n",
+                "  response_validation: enforce\n  openapi_path: null\n",
+            ),
+        )
+        .expect("writes");
+        let gw = Gateway::start_on(db, &dir, &[]);
+        assert_eq!(gw.get("/openapi.json").status, 404);
+    }
+}
+
+on_both! {
+    /// Editing the spec files (a tighter length, a new column with its migration) changes the
+    /// behaviour and the document alike, with no code change.
+    fn a_schema_change_changes_behaviour_and_document_without_code(db) {
+        let dir = common::copy_spec(&books_spec(), "openapi-change");
+        // A new length limit on an existing field.
+        common::edit(
+            &dir.join("schemas/book-input.json"),
+            r#""title": { "type": "string", "minLength": 1, "maxLength": 200 }"#,
+            r#""title": { "type": "string", "minLength": 1, "maxLength": 5 }"#,
+        );
+        // A new optional field: a column, a representation property, an input property. The
+        // migration has no dialect in its name, so it applies to both databases.
+        std::fs::write(
+            dir.join("migrations/0002_subtitle.sql"),
+            "ALTER TABLE library_book ADD COLUMN subtitle text NOT NULL DEFAULT '';\n",
+        )
+        .expect("writes");
+        common::edit(
+            &dir.join("schemas/book.json"),
+            r#""pages": {"#,
+            r#""subtitle": { "type": "string", "title": "Subtitle" }, "pages": {"#,
+        );
+        common::edit(
+            &dir.join("schemas/book.json"),
+            r#""required": ["book_id", "title","#,
+            r#""required": ["book_id", "subtitle", "title","#,
+        );
+        common::edit(
+            &dir.join("schemas/book-input.json"),
+            r#""pages": {"#,
+            r#""subtitle": { "type": "string", "maxLength": 40 }, "pages": {"#,
+        );
+        let gw = Gateway::start_on(db, &dir, &[]);
+
+        let long = gw.json(
+            "POST",
+            "/library/books/",
+            &json!({"title": "Too long", "isbn": "0000000000001"}),
+        );
+        assert_eq!(long.status, 400);
+        assert_eq!(long.json(), json!({"title": ["At most 5 characters."]}));
+        let made = gw.json(
+            "POST",
+            "/library/books/",
+            &json!({"title": "Dune", "isbn": "0000000000001", "subtitle": "  A novel "}),
+        );
+        assert_eq!(made.status, 201, "{}", made.text());
+        assert_eq!(made.json()["subtitle"], "A novel");
+
+        let document = gw.get("/openapi.json").json();
+        let input = &document["components"]["schemas"]["books.input"]["properties"];
+        assert_eq!(input["title"]["maxLength"], 5);
+        assert_eq!(input["subtitle"]["maxLength"], 40);
+        assert_eq!(
+            document["components"]["schemas"]["books"]["properties"]["subtitle"]["type"],
+            "string"
+        );
         assert_valid(&document);
     }
-}
-
-#[test]
-fn the_document_describes_every_operation_and_links_create_to_the_detail_routes() {
-    let gw = Gateway::users();
-    let document = gw.get("/openapi.json").json();
-    let paths = &document["paths"];
-    for (path, method, id) in [
-        ("/api/users/", "get", "list_users"),
-        ("/api/users/", "post", "create_users"),
-        ("/api/users/{id}/", "get", "retrieve_users"),
-        ("/api/users/{id}/", "put", "update_users"),
-        ("/api/users/{id}/", "patch", "partial_update_users"),
-        ("/api/users/{id}/", "delete", "destroy_users"),
-    ] {
-        assert_eq!(paths[path][method]["operationId"], id, "{method} {path}");
-    }
-    let names: Vec<&str> = paths["/api/users/"]["get"]["parameters"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|p| p["name"].as_str())
-        .collect();
-    for expected in [
-        "limit",
-        "offset",
-        "search",
-        "ordering",
-        "username",
-        "username__iexact",
-        "email__in",
-        "phone_number__lte",
-    ] {
-        assert!(names.contains(&expected), "{expected} in {names:?}");
-    }
-    let create = &paths["/api/users/"]["post"];
-    let statuses: Vec<&String> = create["responses"]
-        .as_object()
-        .map(|r| r.keys().collect())
-        .unwrap_or_default();
-    for status in ["201", "400", "406", "415"] {
-        assert!(statuses.iter().any(|s| s.as_str() == status), "{status}");
-    }
-    let link = &create["responses"]["201"]["links"]["RetrieveUsers"];
-    assert_eq!(link["operationId"], "retrieve_users");
-    assert_eq!(link["parameters"]["id"], "$response.body#/id");
-    assert_eq!(
-        create["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"],
-        "#/components/schemas/users.input.form"
-    );
-    let user = &document["components"]["schemas"]["users"];
-    assert_eq!(user["additionalProperties"], false);
-    assert_eq!(user["properties"]["date_joined"]["format"], "date-time");
-}
-
-#[test]
-fn the_document_can_be_switched_off() {
-    let dir = common::copy_spec(&books_spec(), "openapi-off");
-    let routes = std::fs::read_to_string(dir.join("routes.yaml")).expect("reads");
-    std::fs::write(
-        dir.join("routes.yaml"),
-        routes.replace(
-            "  response_validation: enforce\n",
-            "  response_validation: enforce\n  openapi_path: null\n",
-        ),
-    )
-    .expect("writes");
-    let gw = Gateway::start(&dir, &[]);
-    assert_eq!(gw.get("/openapi.json").status, 404);
-}
-
-#[test]
-fn a_schema_change_changes_behaviour_and_document_without_code() {
-    let dir = common::copy_spec(&books_spec(), "openapi-change");
-    // A new length limit on an existing field.
-    common::edit(
-        &dir.join("schemas/book-input.json"),
-        r#""title": { "type": "string", "minLength": 1, "maxLength": 200 }"#,
-        r#""title": { "type": "string", "minLength": 1, "maxLength": 5 }"#,
-    );
-    // A new optional field: a column, a representation property, an input property.
-    std::fs::write(
-        dir.join("migrations/0002_subtitle.sql"),
-        "ALTER TABLE library_book ADD COLUMN subtitle text NOT NULL DEFAULT '';\n",
-    )
-    .expect("writes");
-    common::edit(
-        &dir.join("schemas/book.json"),
-        r#""pages": {"#,
-        r#""subtitle": { "type": "string", "title": "Subtitle" }, "pages": {"#,
-    );
-    common::edit(
-        &dir.join("schemas/book.json"),
-        r#""required": ["book_id", "title","#,
-        r#""required": ["book_id", "subtitle", "title","#,
-    );
-    common::edit(
-        &dir.join("schemas/book-input.json"),
-        r#""pages": {"#,
-        r#""subtitle": { "type": "string", "maxLength": 40 }, "pages": {"#,
-    );
-    let gw = Gateway::start(&dir, &[]);
-
-    let long = gw.json(
-        "POST",
-        "/library/books/",
-        &json!({"title": "Too long", "isbn": "0000000000001"}),
-    );
-    assert_eq!(long.status, 400);
-    assert_eq!(long.json(), json!({"title": ["At most 5 characters."]}));
-    let made = gw.json(
-        "POST",
-        "/library/books/",
-        &json!({"title": "Dune", "isbn": "0000000000001", "subtitle": "  A novel "}),
-    );
-    assert_eq!(made.status, 201, "{}", made.text());
-    assert_eq!(made.json()["subtitle"], "A novel");
-
-    let document = gw.get("/openapi.json").json();
-    let input = &document["components"]["schemas"]["books.input"]["properties"];
-    assert_eq!(input["title"]["maxLength"], 5);
-    assert_eq!(input["subtitle"]["maxLength"], 40);
-    assert_eq!(
-        document["components"]["schemas"]["books"]["properties"]["subtitle"]["type"],
-        "string"
-    );
-    assert_valid(&document);
 }

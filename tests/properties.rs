@@ -99,14 +99,16 @@ proptest! {
                     Plan::Retrieve { key, scope: scope.clone() },
                     Plan::Destroy { key, scope },
                 ] {
-                    let st = sql::build(resource, &plan);
-                    prop_assert!(!st.sql.contains(MARK), "client text in SQL: {}", st.sql);
-                    let placeholders = st.sql.matches('$').count();
-                    prop_assert!(placeholders >= st.params.len());
-                    let marked = st.params.iter().flat_map(bound_text).any(|t| t.contains(MARK));
-                    let filtered = params.iter().any(|(k, v)| !v.trim().is_empty() && (k == "search" || k.starts_with("username") || k.starts_with("email") || k.starts_with("phone_number")));
-                    if !filtered {
-                        prop_assert!(!marked);
+                    for dialect in [sql::Dialect::Postgres, sql::Dialect::Sqlite] {
+                        let st = sql::build(dialect, resource, &plan);
+                        prop_assert!(!st.sql.contains(MARK), "client text in SQL: {}", st.sql);
+                        let placeholders = st.sql.matches('$').count();
+                        prop_assert!(placeholders >= st.params.len());
+                        let marked = st.params.iter().flat_map(bound_text).any(|t| t.contains(MARK));
+                        let filtered = params.iter().any(|(k, v)| !v.trim().is_empty() && (k == "search" || k.starts_with("username") || k.starts_with("email") || k.starts_with("phone_number")));
+                        if !filtered {
+                            prop_assert!(!marked);
+                        }
                     }
                 }
             }
@@ -126,8 +128,10 @@ proptest! {
                 Some(specgate::plan::Assign { column: field.column.clone(), kind: field.kind, value: SqlValue::from_json(field.kind, v)? })
             }).collect::<Vec<_>>();
             for plan in [Plan::Create { values: values.clone(), guarded: Vec::new() }, Plan::Update { key: 1, scope: Default::default(), values }] {
-                let st = sql::build(resource, &plan);
-                prop_assert!(!st.sql.contains(MARK));
+                for dialect in [sql::Dialect::Postgres, sql::Dialect::Sqlite] {
+                    let st = sql::build(dialect, resource, &plan);
+                    prop_assert!(!st.sql.contains(MARK));
+                }
             }
         }
     }

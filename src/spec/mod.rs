@@ -238,8 +238,9 @@ pub struct Resource {
     pub max_page_size: Option<u64>,
     /// The order when none is asked for: (quoted column, descending).
     pub default_ordering: Vec<(String, bool)>,
-    /// The representation as a SQL projection, built once by `sql::select_list`.
-    pub projection: std::sync::OnceLock<String>,
+    /// The representation as a SQL projection, per dialect, built once by
+    /// `sql::select_list`.
+    pub projection: [std::sync::OnceLock<String>; 2],
 }
 
 /// Quotes an identifier for SQL. Identifiers come only from the spec, never from requests.
@@ -455,7 +456,7 @@ fn compile_resource(
         page_size: def.page_size,
         max_page_size: def.max_page_size,
         default_ordering,
-        projection: std::sync::OnceLock::new(),
+        projection: Default::default(),
     })
 }
 

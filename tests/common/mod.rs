@@ -1,12 +1,14 @@
-//! Test harness: a real `specgate` process on its own fresh PostgreSQL database, spoken to
-//! over real HTTP/1.1 on loopback. Each test starts its own, so tests run in parallel and
-//! own their data.
+//! Test harness: a real `specgate` process on its own fresh database, spoken to over real
+//! HTTP/1.1 on loopback. Each test starts its own, so tests run in parallel and own their
+//! data. [`on_both!`] runs a test once on PostgreSQL (a fresh database on 127.0.0.1:5432) and
+//! once on SQLite (a fresh file under the temporary folder).
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -16,6 +18,119 @@ static NEXT: AtomicUsize = AtomicUsize::new(0);
 
 /// The PostgreSQL server the tests use (trust auth).
 pub const PG: &str = "postgres://postgres@127.0.0.1:5432";
+
+/// The variable that, set to `required`, makes an unreachable PostgreSQL a failure instead of
+/// a skip (CI sets it, so the PostgreSQL half cannot silently vanish).
+pub const PG_REQUIRED: &str = "SPECGATE_TEST_POSTGRES";
+
+/// Runs a test on both databases: each `fn name(db) { ... }` becomes a module `name` with the
+/// tests `postgres` and `sqlite`, both running the body with `db` bound to that
+/// [`Db`](crate::common::Db). Attributes and doc comments go on both tests; the body sees the
+/// test file's items (`use super::*`).
+///
+/// ```ignore
+/// on_both! {
+///     /// What the test proves.
+///     fn creates_a_user(db) {
+///         let gw = Gateway::users_on(db);
+///         ...
+///     }
+/// }
+/// ```
+///
+/// The PostgreSQL test is skipped (a line on stderr) when PostgreSQL is not reachable, unless
+/// `SPECGATE_TEST_POSTGRES=required`.
+#[allow(unused_macros)]
+macro_rules! on_both {
+    ($($(#[$attr:meta])* fn $name:ident($db:ident) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn run($db: $crate::common::Db) $body
+
+            $(#[$attr])*
+            #[test]
+            fn postgres() {
+                if $crate::common::Db::Postgres.available(concat!(module_path!(), "::postgres")) {
+                    run($crate::common::Db::Postgres);
+                }
+            }
+
+            $(#[$attr])*
+            #[test]
+            fn sqlite() {
+                run($crate::common::Db::Sqlite);
+            }
+        }
+    )*};
+}
+
+/// A test that only makes sense on PostgreSQL: `fn name() { ... }` becomes the test
+/// `name::postgres` (skipped like [`on_both!`]'s when PostgreSQL is not reachable). Say why
+/// it is PostgreSQL-only in its doc comment.
+#[allow(unused_macros)]
+macro_rules! on_postgres {
+    ($($(#[$attr:meta])* fn $name:ident() $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn run() $body
+
+            $(#[$attr])*
+            #[test]
+            fn postgres() {
+                if $crate::common::Db::Postgres.available(concat!(module_path!(), "::postgres")) {
+                    run();
+                }
+            }
+        }
+    )*};
+}
+
+#[allow(unused_imports)]
+pub(crate) use {on_both, on_postgres};
+
+/// The database a gateway runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    /// A fresh database on the PostgreSQL server at [`PG`].
+    Postgres,
+    /// A fresh SQLite file under the temporary folder.
+    Sqlite,
+}
+
+impl Db {
+    /// Whether a test on this database can run here. SQLite always can. For PostgreSQL, a
+    /// TCP connect to 127.0.0.1:5432 is tried once per process; when it fails the test is
+    /// reported skipped on stderr, or fails if `SPECGATE_TEST_POSTGRES=required`.
+    pub fn available(self, test: &str) -> bool {
+        if self == Db::Sqlite {
+            return true;
+        }
+        static REACHABLE: OnceLock<bool> = OnceLock::new();
+        let reachable = *REACHABLE.get_or_init(|| {
+            let addr = "127.0.0.1:5432".parse().expect("a socket address");
+            TcpStream::connect_timeout(&addr, Duration::from_secs(2)).is_ok()
+        });
+        if reachable {
+            return true;
+        }
+        let required = std::env::var(PG_REQUIRED).is_ok_and(|v| v == "required");
+        assert!(
+            !required,
+            "{test}: PostgreSQL is not reachable on 127.0.0.1:5432 and {PG_REQUIRED}=required"
+        );
+        // Straight to stderr: the test harness captures eprintln! of passing tests.
+        let _ = writeln!(
+            std::io::stderr(),
+            "{test}: skipped, PostgreSQL is not reachable on 127.0.0.1:5432 \
+             (set {PG_REQUIRED}=required to make this a failure)"
+        );
+        false
+    }
+}
 
 /// The project's own spec folder (routes.yaml at the top level).
 pub fn users_spec() -> PathBuf {
@@ -27,9 +142,32 @@ pub fn books_spec() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/books")
 }
 
-/// A private copy of a spec folder (routes.yaml, schemas/, migrations/) to edit.
-pub fn copy_spec(from: &Path, name: &str) -> PathBuf {
-    let to = std::env::temp_dir().join(format!("specgate-{}-{name}", std::process::id()));
+/// A private copy of a spec folder, removed when dropped (after the gateways started on it,
+/// when declared before them).
+pub struct ScratchSpec(PathBuf);
+
+impl std::ops::Deref for ScratchSpec {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchSpec {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A private copy of a spec folder (routes.yaml, schemas/, migrations/) to edit; a new folder
+/// on every call, so both halves of an [`on_both!`] test get their own.
+pub fn copy_spec(from: &Path, name: &str) -> ScratchSpec {
+    let to = std::env::temp_dir().join(format!(
+        "specgate-{}-{}-{name}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    ));
     let _ = std::fs::remove_dir_all(&to);
     for dir in ["schemas", "migrations"] {
         std::fs::create_dir_all(to.join(dir)).expect("mkdir");
@@ -39,7 +177,7 @@ pub fn copy_spec(from: &Path, name: &str) -> PathBuf {
         }
     }
     std::fs::copy(from.join("routes.yaml"), to.join("routes.yaml")).expect("copies");
-    to
+    ScratchSpec(to)
 }
 
 /// Replaces the first `from` in a file with `to` (which must be there).
@@ -74,27 +212,129 @@ pub fn psql(database: &str, sql: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
+/// A fresh SQLite file path under the temporary folder (not created).
+pub fn sqlite_path() -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "specgate-test-{}-{}.sqlite3",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    ))
+}
+
+/// The `--database-url` of a SQLite file.
+pub fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
+}
+
+/// Removes a SQLite file and its `-wal` and `-shm` companions.
+pub fn remove_sqlite(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let _ = std::fs::remove_file(name);
+    }
+}
+
+/// A small runtime for the test's own sqlx calls.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread tokio runtime")
+}
+
+/// A connection to a SQLite file (created if missing), waiting up to 5 s for locks.
+pub async fn sqlite_connect(path: &Path) -> sqlx::SqliteConnection {
+    use sqlx::Connection;
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .busy_timeout(Duration::from_secs(5));
+    sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .unwrap_or_else(|e| panic!("opens {}: {e}", path.display()))
+}
+
+/// Runs SQL (one or more statements) on a SQLite file with sqlx; the rows of every statement
+/// as `psql -A -t` prints them: columns joined by `|`, rows by newlines, NULL as nothing.
+pub fn sqlite(path: &Path, sql: &str) -> String {
+    use sqlx::{Connection, Row, TypeInfo, ValueRef};
+    let rows = runtime().block_on(async {
+        let mut conn = sqlite_connect(path).await;
+        let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("sqlite failed: {e}\n{sql}"));
+        let _ = conn.close().await;
+        rows
+    });
+    let cell = |row: &sqlx::sqlite::SqliteRow, i: usize| -> String {
+        let raw = row.try_get_raw(i).expect("a column in range");
+        if raw.is_null() {
+            return String::new();
+        }
+        let kind = raw.type_info().name().to_owned();
+        let text = match kind.as_str() {
+            "INTEGER" => row.try_get_unchecked::<i64, _>(i).map(|v| v.to_string()),
+            "REAL" => row.try_get_unchecked::<f64, _>(i).map(|v| v.to_string()),
+            "BLOB" => row
+                .try_get_unchecked::<Vec<u8>, _>(i)
+                .map(|v| String::from_utf8_lossy(&v).into_owned()),
+            _ => row.try_get_unchecked::<String, _>(i),
+        };
+        text.unwrap_or_else(|e| panic!("decodes a {kind} value: {e}"))
+    };
+    rows.iter()
+        .map(|row| {
+            (0..row.len())
+                .map(|i| cell(row, i))
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_owned()
+}
+
 /// A running gateway on its own database; both go away when dropped.
 pub struct Gateway {
     child: Child,
     /// Where it listens.
     pub addr: String,
-    /// Its database's name.
+    /// The database it runs on.
+    pub db: Db,
+    /// Its PostgreSQL database's name, or its SQLite file's path.
     pub database: String,
 }
 
 impl Gateway {
-    /// Starts the Users API.
-    pub fn users() -> Gateway {
-        Gateway::start(&users_spec(), &[])
+    /// Starts the Users API on `db`.
+    pub fn users_on(db: Db) -> Gateway {
+        Gateway::start_on(db, &users_spec(), &[])
     }
 
-    /// Starts the gateway on `spec` with extra arguments.
-    pub fn start(spec: &Path, extra: &[&str]) -> Gateway {
-        Gateway::start_via(spec, PG, extra)
+    /// Starts the fixture resource (books) on `db`.
+    pub fn books_on(db: Db) -> Gateway {
+        Gateway::start_on(db, &books_spec(), &[])
     }
 
-    /// Starts the gateway reaching PostgreSQL at `server` (e.g. through a relay).
+    /// Starts the gateway on `spec` with extra arguments, on a fresh database of `db`.
+    pub fn start_on(db: Db, spec: &Path, extra: &[&str]) -> Gateway {
+        match db {
+            Db::Postgres => Gateway::start_via(spec, PG, extra),
+            Db::Sqlite => {
+                let path = sqlite_path();
+                remove_sqlite(&path);
+                let url = sqlite_url(&path);
+                let database = path.to_string_lossy().into_owned();
+                Gateway::spawn(Db::Sqlite, spec, &url, database, extra)
+            }
+        }
+    }
+
+    /// Starts the gateway on a fresh PostgreSQL database reached at `server` (e.g. through
+    /// a relay).
     pub fn start_via(spec: &Path, server: &str, extra: &[&str]) -> Gateway {
         let database = format!(
             "specgate_test_{}_{}",
@@ -102,12 +342,16 @@ impl Gateway {
             NEXT.fetch_add(1, Ordering::SeqCst)
         );
         let url = format!("{server}/{database}");
+        Gateway::spawn(Db::Postgres, spec, &url, database, extra)
+    }
+
+    fn spawn(db: Db, spec: &Path, url: &str, database: String, extra: &[&str]) -> Gateway {
         let mut child = Command::new(env!("CARGO_BIN_EXE_specgate"))
             .args(["--listen", "127.0.0.1:0", "--spec"])
             .arg(spec)
             .args([
                 "--database-url",
-                &url,
+                url,
                 "--log",
                 "warn",
                 "--max-connections",
@@ -129,12 +373,23 @@ impl Gateway {
             .next()
             .unwrap_or_default()
             .to_owned();
-        assert!(!addr.is_empty(), "specgate did not start: {line:?}");
-        Gateway {
+        // Owned from here on, so a failed start still cleans up.
+        let gateway = Gateway {
             child,
             addr,
+            db,
             database,
-        }
+        };
+        assert!(
+            !gateway.addr.is_empty(),
+            "specgate did not start on {db:?}: {line:?}"
+        );
+        gateway
+    }
+
+    /// The SQLite file of a gateway on SQLite.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        (self.db == Db::Sqlite).then(|| Path::new(&self.database))
     }
 
     /// The gateway's process id.
@@ -157,9 +412,13 @@ impl Gateway {
         None
     }
 
-    /// Runs SQL on this gateway's database.
+    /// Runs SQL on this gateway's database (psql on PostgreSQL, sqlx on SQLite), its rows as
+    /// `psql -A -t` prints them.
     pub fn sql(&self, sql: &str) -> String {
-        psql(&self.database, sql)
+        match self.db {
+            Db::Postgres => psql(&self.database, sql),
+            Db::Sqlite => sqlite(Path::new(&self.database), sql),
+        }
     }
 
     /// Sends a request; `headers` are extra header lines, `body` is sent as is.
@@ -221,13 +480,18 @@ impl Drop for Gateway {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = Command::new("psql")
-            .args(["-X", "-q", "-d", &format!("{PG}/postgres"), "-c"])
-            .arg(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.database
-            ))
-            .output();
+        match self.db {
+            Db::Postgres => {
+                let _ = Command::new("psql")
+                    .args(["-X", "-q", "-d", &format!("{PG}/postgres"), "-c"])
+                    .arg(format!(
+                        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                        self.database
+                    ))
+                    .output();
+            }
+            Db::Sqlite => remove_sqlite(Path::new(&self.database)),
+        }
     }
 }
 

@@ -1,0 +1,516 @@
+//! The database: the pool, migrations, running statements, decoding rows into JSON, and
+//! mapping database failures to what the client should hear. The only module that does
+//! database IO. PostgreSQL and SQLite each have one code path here, chosen once when the
+//! pool is made; everything above sees one [`Db`] and one [`Row`].
+
+mod sqlite;
+
+use std::path::Path;
+
+use chrono::{DateTime, Timelike, Utc};
+use serde_json::{Map, Value};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgArguments, PgPoolOptions, PgRow};
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::{Arguments, PgPool, Row as _, SqlSafeStr, SqlitePool};
+
+use crate::config::Limits;
+use crate::plan::SqlValue;
+use crate::spec::{Field, Kind, Spec};
+use crate::sql::{Dialect, Statement};
+
+pub use sqlite::{TIMESTAMP_FORMAT as SQLITE_TIMESTAMP_FORMAT, store_timestamp, upper};
+
+/// A failure talking to the database.
+#[derive(Debug)]
+pub enum DbError {
+    /// A unique constraint refused a write.
+    Unique,
+    /// A value the database cannot store (out of range, too long, NULL where not allowed):
+    /// the schema is looser than the table, but the client sent the value.
+    Data(String),
+    /// The database cannot be reached or gave up (connection, pool, timeout, busy).
+    Unavailable(String),
+    /// Anything else: a bug in the gateway or in the spec.
+    Other(String),
+}
+
+impl From<sqlx::Error> for DbError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => DbError::Unique,
+            sqlx::Error::Database(db) => {
+                let code = db.code().unwrap_or_default();
+                let sqlite = db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some();
+                let data = if sqlite {
+                    sqlite::is_data_error(&code)
+                } else {
+                    code.starts_with("22") || code == "23502" || code == "23514"
+                };
+                let unavailable = if sqlite {
+                    sqlite::is_unavailable(&code)
+                } else {
+                    code.starts_with("08") || code.starts_with("57P") || code == "57014"
+                };
+                if data {
+                    DbError::Data(db.message().to_owned())
+                } else if unavailable {
+                    DbError::Unavailable(e.to_string())
+                } else {
+                    DbError::Other(e.to_string())
+                }
+            }
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Tls(_) => DbError::Unavailable(e.to_string()),
+            _ => DbError::Other(e.to_string()),
+        }
+    }
+}
+
+/// The connection pool, to PostgreSQL or to an SQLite file.
+#[derive(Clone)]
+pub enum Db {
+    /// `postgres://` or `postgresql://`.
+    Postgres(PgPool),
+    /// `sqlite:`.
+    Sqlite(SqlitePool),
+}
+
+/// The database a URL names, with nothing connected yet.
+pub fn dialect_of(url: &str) -> Result<Dialect, String> {
+    if url.starts_with("sqlite:") {
+        Ok(Dialect::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Dialect::Postgres)
+    } else {
+        Err(format!(
+            "DATABASE_URL must start with sqlite: or postgres:// (got {:?})",
+            url.split(':').next().unwrap_or_default()
+        ))
+    }
+}
+
+/// The SQLite URL of a file, escaping what a URL would read otherwise.
+pub fn sqlite_url(path: &Path) -> String {
+    const SPECIAL: &percent_encoding::AsciiSet =
+        &percent_encoding::CONTROLS.add(b'%').add(b'?').add(b'#');
+    format!(
+        "sqlite://{}",
+        percent_encoding::utf8_percent_encode(&path.to_string_lossy(), SPECIAL)
+    )
+}
+
+impl Db {
+    /// Connects lazily: the gateway starts even while the database is down. An SQLite file
+    /// is created if missing.
+    pub fn connect(url: &str, max_connections: u32, limits: &Limits) -> Result<Db, String> {
+        Db::open(url, max_connections, limits, true)
+    }
+
+    /// Connects to a database that must exist already (for `check`, which only looks).
+    pub fn connect_existing(url: &str, limits: &Limits) -> Result<Db, String> {
+        Db::open(url, 1, limits, false)
+    }
+
+    fn open(url: &str, max_connections: u32, limits: &Limits, create: bool) -> Result<Db, String> {
+        match dialect_of(url)? {
+            Dialect::Sqlite => Ok(Db::Sqlite(sqlite::pool(
+                url,
+                max_connections,
+                limits,
+                create,
+            )?)),
+            Dialect::Postgres => postgres_pool(url, max_connections, limits).map(Db::Postgres),
+        }
+    }
+
+    /// Which SQL this database speaks.
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Db::Postgres(_) => Dialect::Postgres,
+            Db::Sqlite(_) => Dialect::Sqlite,
+        }
+    }
+
+    /// Applies the migrations in `dir` that have not run yet: the files for every database
+    /// (`0001_name.sql`) and those for this one (`0001_name.postgres.sql`,
+    /// `0001_name.sqlite.sql`).
+    pub async fn migrate(&self, dir: &Path) -> Result<(), String> {
+        let migrator = Migrator::with_migrations(migrations(dir, self.dialect())?);
+        let result = match self {
+            Db::Postgres(pool) => migrator.run(pool).await,
+            Db::Sqlite(pool) => migrator.run(pool).await,
+        };
+        result.map_err(|e| format!("migration failed: {e}"))
+    }
+
+    /// Runs a statement and returns every row.
+    pub async fn rows(&self, st: &Statement) -> Result<Vec<Row>, DbError> {
+        Ok(match self {
+            Db::Postgres(pool) => pg_query(st)?
+                .fetch_all(pool)
+                .await?
+                .into_iter()
+                .map(Row::Postgres)
+                .collect(),
+            Db::Sqlite(pool) => sqlite_query(st)?
+                .fetch_all(pool)
+                .await?
+                .into_iter()
+                .map(Row::Sqlite)
+                .collect(),
+        })
+    }
+
+    /// Runs a statement and returns its first row, if any.
+    pub async fn row(&self, st: &Statement) -> Result<Option<Row>, DbError> {
+        Ok(match self {
+            Db::Postgres(pool) => pg_query(st)?.fetch_optional(pool).await?.map(Row::Postgres),
+            Db::Sqlite(pool) => sqlite_query(st)?
+                .fetch_optional(pool)
+                .await?
+                .map(Row::Sqlite),
+        })
+    }
+
+    /// Every `(table, column)` the spec names that the database lacks, as messages.
+    pub async fn missing_columns(&self, spec: &Spec) -> Result<Vec<String>, DbError> {
+        let mut wanted: Vec<(String, String, String)> = Vec::new();
+        for resource in &spec.resources {
+            let table = unquote(&resource.table);
+            for field in &resource.fields {
+                match &field.source {
+                    crate::spec::Source::Column(c) => {
+                        wanted.push((resource.name.clone(), table.clone(), unquote(c)))
+                    }
+                    crate::spec::Source::Relation {
+                        through,
+                        source,
+                        target,
+                    } => {
+                        wanted.push((resource.name.clone(), unquote(through), unquote(source)));
+                        wanted.push((resource.name.clone(), unquote(through), unquote(target)));
+                    }
+                }
+            }
+        }
+        let mut missing = Vec::new();
+        for (resource, table, column) in wanted {
+            if !self.has_column(&table, &column).await? {
+                missing.push(format!(
+                    "resource {resource:?}: the database has no column {table}.{column}"
+                ));
+            }
+        }
+        Ok(missing)
+    }
+
+    async fn has_column(&self, table: &str, column: &str) -> Result<bool, DbError> {
+        let found: Option<(i32,)> = match self {
+            Db::Postgres(pool) => {
+                sqlx::query_as(
+                    "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2",
+                )
+                .bind(table)
+                .bind(column)
+                .fetch_optional(pool)
+                .await?
+            }
+            Db::Sqlite(pool) => {
+                sqlx::query_as("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")
+                    .bind(table)
+                    .bind(column)
+                    .fetch_optional(pool)
+                    .await?
+            }
+        };
+        Ok(found.is_some())
+    }
+
+    /// Whether the database answers now (for the readiness endpoint).
+    pub async fn ready(&self) -> Result<(), DbError> {
+        match self {
+            Db::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())?,
+            Db::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())?,
+        }
+        Ok(())
+    }
+
+    /// Closes the pool, waiting for connections in use.
+    pub async fn close(&self) {
+        match self {
+            Db::Postgres(pool) => pool.close().await,
+            Db::Sqlite(pool) => pool.close().await,
+        }
+    }
+}
+
+fn postgres_pool(url: &str, max_connections: u32, limits: &Limits) -> Result<PgPool, String> {
+    let statement_timeout = format!(
+        "SET statement_timeout = {}",
+        limits.statement_timeout.as_millis()
+    );
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(limits.pool_timeout)
+        .after_connect(move |conn, _meta| {
+            let statement_timeout = statement_timeout.clone();
+            Box::pin(async move {
+                sqlx::Executor::execute(&mut *conn, sqlx::AssertSqlSafe(statement_timeout)).await?;
+                Ok(())
+            })
+        })
+        .connect_lazy(url)
+        .map_err(|e| format!("bad DATABASE_URL: {e}"))
+}
+
+/// The migrations in `dir` that apply to `dialect`, read from `NNNN_description.sql` files,
+/// optionally suffixed `.postgres.sql` or `.sqlite.sql`. A version given twice for one
+/// database is an error.
+pub fn migrations(dir: &Path, dialect: Dialect) -> Result<Vec<Migration>, String> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read migrations in {}: {e}", dir.display()))?;
+    let mut found: Vec<Migration> = Vec::new();
+    for entry in entries {
+        let path = entry
+            .map_err(|e| format!("cannot read migrations in {}: {e}", dir.display()))?
+            .path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let Some(stem) = name.strip_suffix(".sql") else {
+            continue;
+        };
+        let (stem, only) = match stem.rsplit_once('.') {
+            Some((stem, "postgres")) => (stem, Some(Dialect::Postgres)),
+            Some((stem, "sqlite")) => (stem, Some(Dialect::Sqlite)),
+            _ => (stem, None),
+        };
+        if only.is_some_and(|d| d != dialect) {
+            continue;
+        }
+        let (version, description) = stem.split_once('_').unwrap_or((stem, ""));
+        let version: i64 = version.parse().map_err(|_| {
+            format!(
+                "migration {}: the name must start with a version number and `_`",
+                path.display()
+            )
+        })?;
+        if found.iter().any(|m| m.version == version) {
+            return Err(format!(
+                "migrations in {}: version {version} is given twice for {}",
+                dir.display(),
+                dialect.name()
+            ));
+        }
+        let sql = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let no_tx = sql.starts_with("-- no-transaction");
+        found.push(Migration::new(
+            version,
+            description.replace('_', " ").into(),
+            MigrationType::Simple,
+            sqlx::AssertSqlSafe(sql).into_sql_str(),
+            no_tx,
+        ));
+    }
+    found.sort_by_key(|m| m.version);
+    Ok(found)
+}
+
+fn unquote(ident: &str) -> String {
+    ident.trim_matches('"').replace("\"\"", "\"")
+}
+
+/// The statement ready to run: prepared once per connection and reused, unless it must be
+/// planned for its values (then it is sent unnamed, which PostgreSQL plans at each call).
+fn pg_query(
+    st: &Statement,
+) -> Result<sqlx::query::Query<'static, sqlx::Postgres, PgArguments>, DbError> {
+    let sql = sqlx::AssertSqlSafe(st.sql.clone());
+    let mut args = PgArguments::default();
+    for value in &st.params {
+        let added = match value {
+            SqlValue::Int(v) => args.add(*v),
+            SqlValue::Float(v) => args.add(*v),
+            SqlValue::Bool(v) => args.add(*v),
+            SqlValue::Text(v) => args.add(v.clone()),
+            SqlValue::TextList(v) => args.add(v.clone()),
+            SqlValue::IntList(v) => args.add(v.clone()),
+        };
+        added.map_err(|e| DbError::Other(format!("cannot bind parameter: {e}")))?;
+    }
+    Ok(sqlx::query_with(sql, args).persistent(!st.plan_per_call))
+}
+
+/// The statement for SQLite (prepared and cached per connection). Lists travel as one JSON
+/// array text, which the statement reads with `json_each`.
+fn sqlite_query(
+    st: &Statement,
+) -> Result<sqlx::query::Query<'static, sqlx::Sqlite, SqliteArguments>, DbError> {
+    let sql = sqlx::AssertSqlSafe(st.sql.clone());
+    let mut args = SqliteArguments::default();
+    for value in &st.params {
+        let added = match value {
+            SqlValue::Int(v) => args.add(*v),
+            SqlValue::Float(v) => args.add(*v),
+            SqlValue::Bool(v) => args.add(*v),
+            SqlValue::Text(v) => args.add(v.clone()),
+            SqlValue::TextList(v) => args.add(Value::from(v.clone()).to_string()),
+            SqlValue::IntList(v) => args.add(Value::from(v.clone()).to_string()),
+        };
+        added.map_err(|e| DbError::Other(format!("cannot bind parameter: {e}")))?;
+    }
+    Ok(sqlx::query_with(sql, args))
+}
+
+/// One row of a result, from either database.
+pub enum Row {
+    /// From PostgreSQL.
+    Postgres(PgRow),
+    /// From SQLite.
+    Sqlite(SqliteRow),
+}
+
+impl Row {
+    /// Column `at` as `T`, `None` for NULL.
+    fn get<T>(&self, at: usize) -> Result<Option<T>, DbError>
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Postgres>
+            + sqlx::Type<sqlx::Postgres>
+            + for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+            + sqlx::Type<sqlx::Sqlite>,
+    {
+        Ok(match self {
+            Row::Postgres(row) => row.try_get::<Option<T>, _>(at)?,
+            Row::Sqlite(row) => row.try_get::<Option<T>, _>(at)?,
+        })
+    }
+
+    fn timestamp(&self, at: usize) -> Result<Option<DateTime<Utc>>, DbError> {
+        match self {
+            Row::Postgres(row) => Ok(row.try_get::<Option<DateTime<Utc>>, _>(at)?),
+            Row::Sqlite(row) => row
+                .try_get::<Option<String>, _>(at)?
+                .map(|text| {
+                    sqlite::read_timestamp(&text)
+                        .ok_or_else(|| DbError::Other(format!("not a timestamp: {text:?}")))
+                })
+                .transpose(),
+        }
+    }
+
+    fn id_list(&self, at: usize) -> Result<Option<Vec<i64>>, DbError> {
+        match self {
+            Row::Postgres(row) => Ok(row.try_get::<Option<Vec<i64>>, _>(at)?),
+            Row::Sqlite(row) => row
+                .try_get::<Option<String>, _>(at)?
+                .map(|json| {
+                    serde_json::from_str(&json)
+                        .map_err(|e| DbError::Other(format!("not a JSON id list: {e}")))
+                })
+                .transpose(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Row::Postgres(row) => row.len(),
+            Row::Sqlite(row) => row.len(),
+        }
+    }
+}
+
+/// Decodes the representation's fields from `row`, starting at column `start`.
+pub fn decode(row: &Row, fields: &[Field], start: usize) -> Result<Map<String, Value>, DbError> {
+    let mut object = Map::with_capacity(fields.len());
+    for (i, field) in fields.iter().enumerate() {
+        let at = start + i;
+        let value = match field.kind {
+            Kind::Integer => row.get::<i64>(at)?.map(Value::from),
+            Kind::Number => row.get::<f64>(at)?.map(Value::from),
+            Kind::Boolean => row.get::<bool>(at)?.map(Value::from),
+            Kind::Text => row.get::<String>(at)?.map(Value::from),
+            Kind::Timestamp => row.timestamp(at)?.map(|t| Value::from(timestamp(t))),
+            Kind::IdList => row.id_list(at)?.map(Value::from),
+        };
+        object.insert(field.name.clone(), value.unwrap_or(Value::Null));
+    }
+    Ok(object)
+}
+
+/// Whether column `at` is SQL NULL (an empty page of a list).
+pub fn is_null(row: &Row, at: usize) -> bool {
+    match row {
+        Row::Postgres(row) => row
+            .try_get_raw(at)
+            .map(|v| sqlx::ValueRef::is_null(&v))
+            .unwrap_or(true),
+        Row::Sqlite(row) => row
+            .try_get_raw(at)
+            .map(|v| sqlx::ValueRef::is_null(&v))
+            .unwrap_or(true),
+    }
+}
+
+/// An integer column.
+pub fn int(row: &Row, at: usize) -> Result<i64, DbError> {
+    row.get::<i64>(at)?
+        .ok_or_else(|| DbError::Other(format!("column {at} is NULL")))
+}
+
+/// The boolean columns of a row, in order.
+pub fn bools(row: &Row) -> Result<Vec<bool>, DbError> {
+    (0..row.len())
+        .map(|i| Ok(row.get::<bool>(i)?.unwrap_or(false)))
+        .collect()
+}
+
+/// DRF's timestamp: UTC, microseconds, the fraction left out when it is zero.
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    if t.nanosecond() / 1000 == 0 {
+        t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    } else {
+        t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn timestamps_render_like_drf() {
+        let whole = Utc.with_ymd_and_hms(2025, 11, 6, 8, 0, 0).single();
+        assert_eq!(
+            whole.map(timestamp).as_deref(),
+            Some("2025-11-06T08:00:00Z")
+        );
+        let fraction = whole.and_then(|t| t.with_nanosecond(364_302_000));
+        assert_eq!(
+            fraction.map(timestamp).as_deref(),
+            Some("2025-11-06T08:00:00.364302Z")
+        );
+        let tiny = whole.and_then(|t| t.with_nanosecond(1_000));
+        assert_eq!(
+            tiny.map(timestamp).as_deref(),
+            Some("2025-11-06T08:00:00.000001Z")
+        );
+    }
+
+    #[test]
+    fn connection_failures_are_unavailable() {
+        assert!(matches!(
+            DbError::from(sqlx::Error::PoolTimedOut),
+            DbError::Unavailable(_)
+        ));
+        assert!(matches!(
+            DbError::from(sqlx::Error::RowNotFound),
+            DbError::Other(_)
+        ));
+    }
+}

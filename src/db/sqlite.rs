@@ -1,0 +1,215 @@
+//! What SQLite needs beyond sqlx's driver to answer like PostgreSQL: its connection
+//! settings, a Unicode `upper()` (SQLite's own folds ASCII only), timestamps stored as
+//! fixed-width UTC text, and the meaning of its error codes.
+
+use std::ffi::c_int;
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use libsqlite3_sys as ffi;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::config::Limits;
+
+/// The name SQL calls the Unicode upper-casing function by (see [`upper`]).
+pub const UPPER: &str = "specgate_upper";
+
+/// The pool for a `sqlite:` URL. The file is created when missing if `create`; WAL lets readers go on
+/// while a write is in progress; a write waits up to the statement timeout for the lock.
+pub fn pool(
+    url: &str,
+    max_connections: u32,
+    limits: &Limits,
+    create: bool,
+) -> Result<sqlx::SqlitePool, String> {
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| format!("bad DATABASE_URL: {e}"))?
+        .create_if_missing(create)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(limits.statement_timeout);
+    // An in-memory database lives as long as one connection to it: keep one open for good.
+    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+    let mut pool = SqlitePoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(limits.pool_timeout)
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                let mut handle = conn.lock_handle().await?;
+                register_upper(handle.as_raw_handle().as_ptr())
+                    .map_err(|e| sqlx::Error::Configuration(e.into()))
+            })
+        });
+    if in_memory {
+        pool = pool
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None);
+    }
+    Ok(pool.connect_lazy_with(options))
+}
+
+/// Upper-cases like PostgreSQL's `upper()` in a UTF-8 database: each character maps to its
+/// single-character upper case, and a character whose upper case is several characters
+/// (`ß`) stays as it is.
+pub fn upper(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            let mut upper = c.to_uppercase();
+            match (upper.next(), upper.next()) {
+                (Some(u), None) => u,
+                _ => c,
+            }
+        })
+        .collect()
+}
+
+/// Registers [`upper`] as `specgate_upper(text)` on one connection.
+fn register_upper(db: *mut ffi::sqlite3) -> Result<(), String> {
+    let name = c"specgate_upper";
+    // SAFETY: `db` is a live connection handle held locked by the caller; the name is a
+    // NUL-terminated static string; the callback has the signature SQLite expects.
+    let rc = unsafe {
+        ffi::sqlite3_create_function_v2(
+            db,
+            name.as_ptr(),
+            1,
+            ffi::SQLITE_UTF8 | ffi::SQLITE_DETERMINISTIC,
+            std::ptr::null_mut(),
+            Some(upper_callback),
+            None,
+            None,
+            None,
+        )
+    };
+    if rc == ffi::SQLITE_OK {
+        Ok(())
+    } else {
+        Err(format!("cannot register {UPPER}: SQLite code {rc}"))
+    }
+}
+
+/// `specgate_upper(x)`: NULL for NULL, otherwise [`upper`] of the value as text.
+unsafe extern "C" fn upper_callback(
+    ctx: *mut ffi::sqlite3_context,
+    argc: c_int,
+    argv: *mut *mut ffi::sqlite3_value,
+) {
+    // SAFETY: SQLite passes `argc` valid values in `argv`; the text pointer it returns is
+    // valid for `sqlite3_value_bytes` bytes until the value changes, and the result is
+    // copied by SQLite (SQLITE_TRANSIENT) before `folded` is dropped.
+    unsafe {
+        if argc != 1 {
+            ffi::sqlite3_result_null(ctx);
+            return;
+        }
+        let value = *argv;
+        if ffi::sqlite3_value_type(value) == ffi::SQLITE_NULL {
+            ffi::sqlite3_result_null(ctx);
+            return;
+        }
+        let text = ffi::sqlite3_value_text(value);
+        let len = ffi::sqlite3_value_bytes(value);
+        let bytes = if text.is_null() || len <= 0 {
+            &[][..]
+        } else {
+            std::slice::from_raw_parts(text, len as usize)
+        };
+        let folded = upper(&String::from_utf8_lossy(bytes));
+        ffi::sqlite3_result_text(
+            ctx,
+            folded.as_ptr().cast(),
+            folded.len() as c_int,
+            ffi::SQLITE_TRANSIENT(),
+        );
+    }
+}
+
+/// How timestamps are stored: UTC, always six fraction digits, so that text order is time
+/// order and equal instants are equal text (`2025-11-06 08:00:00.000000`).
+pub const TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.6f";
+
+/// A timestamp as a client or filter gives it (RFC 3339, or naive and taken as UTC, or a
+/// date) in the stored form; `None` if it does not read as one.
+pub fn store_timestamp(text: &str) -> Option<String> {
+    let utc = if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        t.with_timezone(&Utc).naive_utc()
+    } else if let Ok(t) = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f") {
+        t
+    } else if let Ok(t) = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f") {
+        t
+    } else {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()?
+            .and_hms_opt(0, 0, 0)?
+    };
+    Some(utc.format(TIMESTAMP_FORMAT).to_string())
+}
+
+/// A stored timestamp read back (also accepting the shorter forms SQLite's own date
+/// functions write, such as a column default of `strftime(...)`).
+pub fn read_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim_end_matches('Z');
+    let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f"))
+        .ok()?;
+    Some(naive.and_utc())
+}
+
+/// Whether an SQLite error code (extended, as sqlx reports it) is a value the table
+/// refuses: NOT NULL (1299), CHECK (275), a foreign key (787), a datatype mismatch (20) or
+/// a too-big value (18).
+pub fn is_data_error(code: &str) -> bool {
+    matches!(code, "1299" | "275" | "787" | "20" | "18")
+}
+
+/// Whether an SQLite error code means the database is busy or cannot be reached for now:
+/// busy (5 and its extended forms), locked (6), I/O (10), cannot open (14).
+pub fn is_unavailable(code: &str) -> bool {
+    let primary = code.parse::<i32>().map(|c| c & 0xff).unwrap_or(0);
+    matches!(primary, 5 | 6 | 10 | 14)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upper_folds_unicode_like_postgresql() {
+        assert_eq!(upper("straße émile"), "STRAßE ÉMILE");
+        assert_eq!(upper("ǆ"), "Ǆ");
+        assert_eq!(upper("abc123_%"), "ABC123_%");
+    }
+
+    #[test]
+    fn timestamps_are_stored_fixed_width_in_utc() {
+        assert_eq!(
+            store_timestamp("2025-11-06T09:30:00+01:30").as_deref(),
+            Some("2025-11-06 08:00:00.000000")
+        );
+        assert_eq!(
+            store_timestamp("2025-11-06").as_deref(),
+            Some("2025-11-06 00:00:00.000000")
+        );
+        assert_eq!(
+            store_timestamp("2025-11-06 08:00:00.5").as_deref(),
+            Some("2025-11-06 08:00:00.500000")
+        );
+        assert_eq!(store_timestamp("yesterday"), None);
+        let read = read_timestamp("2025-11-06 08:00:00.364302");
+        assert_eq!(
+            read.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2025-11-06T08:00:00.364302+00:00")
+        );
+        assert!(read_timestamp("2025-11-06 08:00:00.364").is_some());
+    }
+
+    #[test]
+    fn error_codes_are_classified() {
+        assert!(is_data_error("1299"));
+        assert!(is_unavailable("5"));
+        assert!(is_unavailable("517"));
+        assert!(!is_unavailable("2067"));
+    }
+}
