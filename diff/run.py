@@ -9,27 +9,35 @@ sequence of requests to both and compares status, Content-Type/Allow/Location he
 parsed JSON bodies (key order included). Prints OK / EXPECTED / DIFF per request and the
 counts; exits 1 when there is an unexpected difference, 2 when the run itself failed.
 
+The gateway runs on PostgreSQL, on SQLite, or (the default) once on each, one full run after
+the other; the Django rebuild is on PostgreSQL every time.
+
 Only the standard library is used here; the rebuild runs in diff/.venv (created from
 diff/requirements.txt when missing).
 
 Options:
   --no-build        do not run `cargo build --release` first (use the existing binary)
   --specgate PATH   the gateway binary (default: target/release/specgate)
-  --keep            keep the two databases and print their names
+  --keep            keep the two databases (on SQLite, the gateway's file) and print their names
   --quiet           print only the non-OK requests and the summary
   --only GROUP      run only the requests of these groups (comma-separated; setup always runs)
+  --database DB     the gateway's database: postgres, sqlite or both (default: both, one full
+                    run on each, PostgreSQL first)
 """
 import argparse
+import contextlib
 import http.client
 import json
 import os
 import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+import traceback
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -540,6 +548,98 @@ def db_url(db):
     return f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{db}"
 
 
+class PostgresGatewayDb:
+    """The gateway's database on PostgreSQL (a fresh database, migrated by the gateway)."""
+    kind = "postgres"
+    title = "PostgreSQL"
+
+    def __init__(self, name):
+        self.name = name
+
+    def create(self):
+        psql("postgres", f'CREATE DATABASE "{self.name}"')
+
+    def url(self):
+        return db_url(self.name)
+
+    def seed(self):
+        psql(self.name, SEED_SQL)
+
+    def next_id(self):
+        return next_id(self.name)
+
+    def set_next_id(self, value):
+        set_next_id(self.name, value)
+
+    def drop(self):
+        psql("postgres", f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)', check=False)
+
+    def __str__(self):
+        return self.name
+
+
+SQLITE_TS = re.compile(r"'(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?\+00'")
+
+
+def sqlite_seed_sql(sql):
+    """SEED_SQL in SQLite's terms: timestamps become UTC text with six fraction digits
+    ('2024-01-01 00:00:00.5+00' -> '2024-01-01 00:00:00.500000'). true/false and the
+    string literals (no backslash escapes on either side) read the same."""
+    out = SQLITE_TS.sub(lambda m: f"'{m.group(1)}.{(m.group(2) or '').ljust(6, '0')}'", sql)
+    if "+00'" in out:
+        raise RuntimeError("a seed timestamp was not converted for SQLite")
+    return out
+
+
+class SqliteGatewayDb:
+    """The gateway's database on SQLite: a fresh file in the run's workdir, created and
+    migrated by the gateway when it starts. The gateway keeps it open in WAL mode; every
+    access here is one short connection that waits for the write lock if need be."""
+    kind = "sqlite"
+    title = "SQLite"
+
+    def __init__(self, path):
+        self.path = path
+
+    def create(self):
+        if os.path.exists(self.path):
+            raise RuntimeError(f"{self.path} already exists")
+
+    def url(self):
+        return "sqlite://" + self.path
+
+    def _connect(self):
+        return contextlib.closing(sqlite3.connect(self.path, timeout=30,
+                                                  isolation_level=None))
+
+    def seed(self):
+        with self._connect() as c:
+            c.executescript("BEGIN;\n" + sqlite_seed_sql(SEED_SQL) + "\nCOMMIT;")
+
+    def next_id(self):
+        with self._connect() as c:
+            row = c.execute("SELECT seq FROM sqlite_sequence WHERE name = 'users_user'").fetchone()
+        return int(row[0]) + 1 if row and row[0] is not None else 1
+
+    def set_next_id(self, value):
+        if value <= 1:
+            return
+        with self._connect() as c:
+            c.execute("BEGIN IMMEDIATE")
+            cur = c.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'users_user'",
+                            (value - 1,))
+            if cur.rowcount == 0:
+                c.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('users_user', ?)",
+                          (value - 1,))
+            c.execute("COMMIT")
+
+    def drop(self):
+        pass  # the file lives in the run's workdir
+
+    def __str__(self):
+        return self.path
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -593,9 +693,17 @@ def parse_json(resp):
         return None
 
 
+# How the run being made treats the timestamps of rows created during the run (set per run).
+# On SQLite the gateway's clock has millisecond precision: a created row's timestamp ends in
+# "000" microseconds, and one created on an exact millisecond (1 in 1000) is rendered without
+# a fraction while DRF's has six digits; the SQLite run accepts that too and notes it.
+TS_RUN = {"loose_ms": False, "notes": []}
+
+
 def normalise(a, b, exact_ts):
     """Replaces differing timestamps by a placeholder when both are well-formed and in the
-    same format (6 fraction digits or none)."""
+    same format (6 fraction digits or none). On the SQLite run, also when only the gateway's
+    has no fraction (a millisecond-precision clock on .000)."""
     if isinstance(a, dict) and isinstance(b, dict):
         for k in a:
             if k not in b:
@@ -605,6 +713,18 @@ def normalise(a, b, exact_ts):
                     and va != vb):
                 ma, mb = TS_RE.match(va), TS_RE.match(vb)
                 if ma and mb and bool(ma.group(1)) == bool(mb.group(1)):
+                    if TS_RUN["loose_ms"]:
+                        TS_RUN["notes"].append(
+                            "a created row's gateway timestamp with millisecond precision "
+                            "(.xxx000) vs DRF's microseconds, compared as equal"
+                            if mb.group(1) and mb.group(1).endswith("000") else
+                            "a created row's gateway timestamp with sub-millisecond digits "
+                            "vs DRF's, compared as equal")
+                    a[k] = b[k] = "<timestamp>"
+                elif TS_RUN["loose_ms"] and ma and mb and ma.group(1) and not mb.group(1):
+                    TS_RUN["notes"].append(
+                        "a created row's gateway timestamp on an exact millisecond (no "
+                        "fraction) vs DRF's six digits, compared as equal")
                     a[k] = b[k] = "<timestamp>"
                 continue
             normalise(va, vb, exact_ts)
@@ -673,7 +793,10 @@ def compare(req, drf, gw):
             notes.append(("header " + h, f"{h}: DRF {a!r} gateway {b!r}"))
     ja, jb = parse_json(drf), parse_json(gw)
     if ja is not None and jb is not None:
+        TS_RUN["notes"].clear()
         normalise(ja, jb, req["exact_ts"])
+        for text in sorted(set(TS_RUN["notes"])):
+            notes.append(("timestamps", text))
         for path, text in json_diff(ja, jb):
             diffs.append((path, "body " + text))
         if not json_diff(ja, jb):
@@ -770,6 +893,8 @@ def main():
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--quiet", action="store_true")
     ap.add_argument("--only", default="")
+    ap.add_argument("--database", choices=("postgres", "sqlite", "both"), default="both",
+                    help="the gateway's database (default: both, one full run on each)")
     args = ap.parse_args()
 
     started = time.time()
@@ -792,14 +917,98 @@ def main():
         log(f"no gateway binary at {args.specgate}")
         return 2
 
+    kinds = ["postgres", "sqlite"] if args.database == "both" else [args.database]
+    titles = {"postgres": "PostgreSQL", "sqlite": "SQLite"}
+    results = []
+    for i, kind in enumerate(kinds, 1):
+        if len(kinds) > 1:
+            log(("\n" if i > 1 else "") + "=" * 92)
+            log(f"== run {i} of {len(kinds)}: the gateway on {titles[kind]}, the original on "
+                "PostgreSQL")
+            log("=" * 92)
+        try:
+            # A single run counts its time from the start, cargo build included, as before.
+            results.append((kind, run_once(args, reqs, kind,
+                                           started if len(kinds) == 1 else time.time())))
+        except RuntimeError as e:
+            if len(kinds) == 1:
+                raise
+            log(f"run failed ({titles[kind]}): {e}")
+            results.append((kind, None))
+        except Exception:  # noqa: BLE001 - the other run still runs; the exit status says 2
+            if len(kinds) == 1:
+                raise
+            log(f"run failed ({titles[kind]}):\n{traceback.format_exc()}")
+            results.append((kind, None))
+
+    if len(kinds) > 1:
+        log("\n" + "=" * 92)
+        log(f"== both runs ({time.time() - started:.1f}s in all)")
+        log("=" * 92)
+        for kind, res in results:
+            if res is None:
+                log(f"gateway on {titles[kind]:<10}: the run failed")
+            else:
+                c = res["counts"]
+                log(f"gateway on {titles[kind]:<10}: {sum(c.values())} requests: {c['OK']} OK, "
+                    f"{c['EXPECTED']} expected differences, {c['DIFF']} unexpected differences "
+                    f"({res['elapsed']:.1f}s)")
+        done = dict(results)
+        if done.get("postgres") and done.get("sqlite"):
+            report_between_runs(done["postgres"], done["sqlite"])
+    if any(res is None for _, res in results):
+        return 2
+    return 1 if any(res["counts"]["DIFF"] for _, res in results) else 0
+
+
+TS_IN_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")
+
+
+def report_between_runs(pg, sq):
+    """The requests whose unexpected differences are not the same on both runs (created-row
+    timestamps masked, since they come from each run's clock)."""
+    def key(res, n):
+        return sorted({TS_IN_TEXT.sub("<ts>", t) for _, t in res["failures"].get(n, ([], None, None))[0]})
+
+    ns = sorted(set(pg["failures"]) | set(sq["failures"]))
+    for label, this, other in (("only on SQLite", sq, pg), ("only on PostgreSQL", pg, sq)):
+        log(f"\n== unexpected differences {label} (same request, compared with the other run) ==")
+        shown = 0
+        for n in ns:
+            mine, theirs = key(this, n), key(other, n)
+            new = [t for t in mine if t not in theirs]
+            if not new:
+                continue
+            shown += 1
+            unexpected, rd, rg = this["failures"][n]
+            log(f"DIFF     {this['titles'][n]}")
+            for t in new:
+                log(f"           {t}")
+            log(f"           DRF:     {show(rd)}")
+            log(f"           gateway: {show(rg)}")
+        if not shown:
+            log("none")
+
+
+def run_once(args, reqs, kind, started):
+    """One full comparison: fresh databases, both servers, every request. The gateway's
+    database is PostgreSQL or SQLite (kind); the original's is PostgreSQL."""
+    BYTES_CHECKED[:] = [0, 0]
+    BYTES_UNCHECKED.clear()
+    TS_RUN["loose_ms"] = kind == "sqlite"
     tag = f"{os.getpid()}_{int(time.time())}"
-    db_gw, db_drf = f"diff_gw_{tag}", f"diff_drf_{tag}"
     workdir = tempfile.mkdtemp(prefix="specgate-diff-")
+    if kind == "sqlite":
+        gwdb = SqliteGatewayDb(os.path.join(workdir, "gateway.sqlite3"))
+        db_drf = f"diff_drf_{tag}_sqliterun"
+    else:
+        gwdb = PostgresGatewayDb(f"diff_gw_{tag}")
+        db_drf = f"diff_drf_{tag}"
     procs = []
     completed = False
     try:
-        for db in (db_gw, db_drf):
-            psql("postgres", f'CREATE DATABASE "{db}"')
+        gwdb.create()
+        psql("postgres", f'CREATE DATABASE "{db_drf}"')
         # Both schemas come from specgate's migrations.
         r = subprocess.run([args.specgate, "migrate", "--spec", MAIN, "--database-url",
                             db_url(db_drf)], capture_output=True, text=True)
@@ -819,24 +1028,25 @@ def main():
         gw_port, drf_port = free_port(), free_port()
         gw_log = open(os.path.join(workdir, "specgate.log"), "w")
         gw = subprocess.Popen([args.specgate, "--listen", f"127.0.0.1:{gw_port}", "--spec", MAIN,
-                               "--database-url", db_url(db_gw), "--log", "warn"],
+                               "--database-url", gwdb.url(), "--log", "warn"],
                               stdout=gw_log, stderr=subprocess.STDOUT)
         procs.append(gw)
         wait_ready(gw_port, gw, "specgate")
-        for db in (db_gw, db_drf):
-            psql(db, SEED_SQL)
+        gwdb.seed()
+        psql(db_drf, SEED_SQL)
         drf_log = open(os.path.join(workdir, "django.log"), "w")
         drf = subprocess.Popen([VENV_PY, "manage.py", "runserver", "--noreload", "--nothreading",
                                 f"127.0.0.1:{drf_port}"], cwd=DRFAPP, env=env,
                                stdout=drf_log, stderr=subprocess.STDOUT)
         procs.append(drf)
         wait_ready(drf_port, drf, "django")
-        log(f"gateway  http://127.0.0.1:{gw_port} on {db_gw}\n"
+        log(f"gateway  http://127.0.0.1:{gw_port} on {gwdb}\n"
             f"original http://127.0.0.1:{drf_port} on {db_drf}\nlogs in {workdir}\n")
 
         ids = {"drf": _Missing(SEED_IDS), "gw": _Missing(SEED_IDS)}
         counts = {"OK": 0, "EXPECTED": 0, "DIFF": 0}
         failures, expected, notes = [], [], {}
+        by_n, titles = {}, {}
         for req in reqs:
             rd = send(drf_port, req, ids["drf"])
             rg = send(gw_port, req, ids["gw"])
@@ -849,15 +1059,19 @@ def main():
             if req["method"] not in ("GET", "HEAD"):
                 # Ids are visible: a create that burns an id on one side only shifts every
                 # later id. Report it here, at its origin, then realign both sequences.
-                nd, ng = next_id(db_drf), next_id(db_gw)
+                nd, ng = next_id(db_drf), gwdb.next_id()
                 if nd != ng:
                     diffs.append(("id-sequence", f"id sequence: after this request DRF's next "
                                                  f"id is {nd}, the gateway's {ng} (realigned "
                                                  f"to {max(nd, ng)})"))
-                    set_next_id(db_drf if nd < ng else db_gw, max(nd, ng))
-            for kind, text in req_notes:
-                notes.setdefault(kind, {}).setdefault(text, []).append(req["n"])
+                    if nd < ng:
+                        set_next_id(db_drf, max(nd, ng))
+                    else:
+                        gwdb.set_next_id(max(nd, ng))
+            for kind_, text in req_notes:
+                notes.setdefault(kind_, {}).setdefault(text, []).append(req["n"])
             title = describe(req, ids["drf"])
+            titles[req["n"]] = title
             if not diffs:
                 counts["OK"] += 1
                 if not args.quiet:
@@ -867,6 +1081,7 @@ def main():
             if unexpected:
                 counts["DIFF"] += 1
                 failures.append((req, rd, rg, unexpected))
+                by_n[req["n"]] = (unexpected, rd, rg)
                 log(f"DIFF     {title}")
                 for _, t in unexpected:
                     log(f"           {t}")
@@ -889,9 +1104,9 @@ def main():
                if BYTES_UNCHECKED else ""))
         if not notes:
             log("none")
-        for kind, texts in sorted(notes.items()):
+        for kind_, texts in sorted(notes.items()):
             for text, ns in sorted(texts.items(), key=lambda kv: -len(kv[1])):
-                log(f"{kind}: {text} — on {len(ns)} request(s), e.g. #{', #'.join(map(str, ns[:8]))}")
+                log(f"{kind_}: {text} — on {len(ns)} request(s), e.g. #{', #'.join(map(str, ns[:8]))}")
         log("\n== unexpected differences by group ==")
         by_group = {}
         for req, *_ in failures:
@@ -901,10 +1116,11 @@ def main():
         if not by_group:
             log("none")
         total = sum(counts.values())
+        elapsed = time.time() - started
         log(f"\n{total} requests: {counts['OK']} OK, {counts['EXPECTED']} expected differences, "
-            f"{counts['DIFF']} unexpected differences ({time.time() - started:.1f}s)")
+            f"{counts['DIFF']} unexpected differences ({elapsed:.1f}s)")
         completed = True
-        return 1 if counts["DIFF"] else 0
+        return {"counts": counts, "elapsed": elapsed, "failures": by_n, "titles": titles}
     finally:
         for p in procs:
             if p.poll() is None:
@@ -914,10 +1130,14 @@ def main():
                 except subprocess.TimeoutExpired:
                     p.kill()
         if args.keep:
-            log(f"kept databases {db_gw} (gateway) and {db_drf} (original)")
+            if kind == "sqlite":
+                log(f"kept the gateway's SQLite file {gwdb} and the database {db_drf} "
+                    "(original)")
+            else:
+                log(f"kept databases {gwdb} (gateway) and {db_drf} (original)")
         else:
-            for db in (db_gw, db_drf):
-                psql("postgres", f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)', check=False)
+            gwdb.drop()
+            psql("postgres", f'DROP DATABASE IF EXISTS "{db_drf}" WITH (FORCE)', check=False)
             if completed:
                 shutil.rmtree(workdir, ignore_errors=True)
         if not completed:
