@@ -26,15 +26,15 @@ fuzz_target!(|data: &[u8]| {
     let offset = query::to_sql(query::offset(&q, "offset"));
     let order = scope::ordering(resource, &q);
     if let Ok(scope) = scope::scope(resource, &q) {
-        let st = sql::build(
-            resource,
-            &Plan::List {
-                scope,
-                order,
-                limit,
-                offset,
-            },
-        );
-        assert!(st.sql.matches('$').count() >= st.params.len());
+        let plan = Plan::List {
+            scope,
+            order,
+            limit,
+            offset,
+        };
+        for dialect in [sql::Dialect::Postgres, sql::Dialect::Sqlite] {
+            let st = sql::build(dialect, resource, &plan);
+            assert!(st.sql.matches('$').count() >= st.params.len());
+        }
     }
 });
