@@ -268,7 +268,16 @@ impl Gateway {
                 ("offset", Some((offset - limit).to_string())),
             ])
         };
-        let body = json!({"count": count, "next": next, "previous": previous, "results": results});
+        // Built by hand: `json!` would serialize `results` into a second copy.
+        let mut body = serde_json::Map::with_capacity(4);
+        body.insert(
+            "count".into(),
+            Value::from(i64::try_from(count).unwrap_or(i64::MAX)),
+        );
+        body.insert("next".into(), next);
+        body.insert("previous".into(), previous);
+        body.insert("results".into(), Value::Array(results));
+        let body = Value::Object(body);
         Ok(respond::json(
             StatusCode::OK,
             &body,

@@ -11,6 +11,11 @@ use specgate::spec;
 use specgate::sql::Dialect;
 use sqlx::migrate::MigrateDatabase;
 
+/// mimalloc instead of glibc's malloc: the profile of a retrieve (callgrind) spent 27% of
+/// its instructions, and a list page 37%, in malloc and free.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--help" || a == "-h") {
@@ -29,6 +34,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

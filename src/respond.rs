@@ -80,7 +80,11 @@ pub fn to_json(value: &impl Serialize, render: Render) -> Vec<u8> {
 fn escape_line_separators(out: Vec<u8>) -> Vec<u8> {
     const LS: &[u8] = "\u{2028}".as_bytes();
     const PS: &[u8] = "\u{2029}".as_bytes();
-    if !out.windows(3).any(|w| w == LS || w == PS) {
+    // Both start with the byte 0xE2: look for that first (a vectorised scan), and only
+    // where it occurs for the three-byte sequences.
+    let found = memchr::memchr_iter(LS[0], &out)
+        .any(|i| matches!(out.get(i..i + 3), Some(w) if w == LS || w == PS));
+    if !found {
         return out;
     }
     let text = String::from_utf8_lossy(&out);

@@ -19,6 +19,11 @@ impl Query {
         Query { pairs }
     }
 
+    /// Whether the query has no parameters at all.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
     /// The last value given for `name`, as Django's `QueryDict[name]`.
     pub fn last(&self, name: &str) -> Option<&str> {
         self.pairs

@@ -12,19 +12,20 @@ use crate::spec::{FilterField, Kind, Resource};
 /// The filters and search the query asks for; a bad filter value is a 400 keyed by the
 /// parameter's name.
 pub fn scope(resource: &Resource, query: &Query) -> Result<Scope, ApiError> {
+    if query.is_empty() {
+        return Ok(Scope::default());
+    }
     let mut filters = Vec::new();
     let mut errors = Vec::new();
     for field in &resource.filters {
-        for &lookup in &field.lookups {
-            for param in param_names(&field.name, lookup) {
-                let Some(raw) = query.last(&param) else {
-                    continue;
-                };
-                match filter(resource, field, lookup, raw) {
-                    Ok(Some(f)) => filters.push(f),
-                    Ok(None) => {}
-                    Err(message) => errors.push((param, vec![message])),
-                }
+        for (lookup, param) in &field.params {
+            let Some(raw) = query.last(param) else {
+                continue;
+            };
+            match filter(resource, field, *lookup, raw) {
+                Ok(Some(f)) => filters.push(f),
+                Ok(None) => {}
+                Err(message) => errors.push((param.clone(), vec![message])),
             }
         }
     }
@@ -35,15 +36,6 @@ pub fn scope(resource: &Resource, query: &Query) -> Result<Scope, ApiError> {
         filters,
         search: search(resource, query),
     })
-}
-
-/// `name__lookup`, and the bare `name` for `exact`.
-fn param_names(name: &str, lookup: Lookup) -> Vec<String> {
-    let mut names = vec![format!("{name}__{}", lookup.name())];
-    if lookup == Lookup::Exact {
-        names.push(name.to_owned());
-    }
-    names
 }
 
 fn message(resource: &Resource, key: &str) -> String {
@@ -196,11 +188,12 @@ mod tests {
 
     #[test]
     fn exact_is_also_the_bare_name() {
+        use crate::spec::filter_params;
         assert_eq!(
-            param_names("email", Lookup::Exact),
+            filter_params("email", Lookup::Exact),
             ["email__exact", "email"]
         );
-        assert_eq!(param_names("email", Lookup::In), ["email__in"]);
+        assert_eq!(filter_params("email", Lookup::In), ["email__in"]);
     }
 
     #[test]

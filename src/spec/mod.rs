@@ -204,6 +204,20 @@ pub struct FilterField {
     pub kind: Kind,
     /// Lookups allowed.
     pub lookups: Vec<Lookup>,
+    /// The query parameters that set these filters, in the order they are read:
+    /// `name__lookup` for each lookup, and the bare `name` right after `name__exact`. Built
+    /// once here so that a request does not format them.
+    pub params: Vec<(Lookup, String)>,
+}
+
+/// The query parameters of one filter lookup: `name__lookup`, and the bare `name` for
+/// `exact`.
+pub fn filter_params(name: &str, lookup: Lookup) -> Vec<String> {
+    let mut names = vec![format!("{name}__{}", lookup.name())];
+    if lookup == Lookup::Exact {
+        names.push(name.to_owned());
+    }
+    names
 }
 
 /// A compiled resource.
@@ -604,11 +618,20 @@ fn compile_filters(
                 }
             }
         }
+        let params = parsed
+            .iter()
+            .flat_map(|&lookup| {
+                filter_params(field, lookup)
+                    .into_iter()
+                    .map(move |name| (lookup, name))
+            })
+            .collect();
         filters.push(FilterField {
             name: field.clone(),
             column,
             kind,
             lookups: parsed,
+            params,
         });
     }
     for key in def.filter_messages.keys() {
