@@ -11,11 +11,6 @@ use specgate::spec;
 use specgate::sql::Dialect;
 use sqlx::migrate::MigrateDatabase;
 
-/// mimalloc instead of glibc's malloc: the profile of a retrieve (callgrind) spent 27% of
-/// its instructions, and a list page 37%, in malloc and free.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--help" || a == "-h") {
