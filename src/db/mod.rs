@@ -1,8 +1,10 @@
 //! The database: the pool, migrations, running statements, decoding rows into JSON, and
 //! mapping database failures to what the client should hear. The only module that does
-//! database IO. PostgreSQL and SQLite each have one code path here, chosen once when the
-//! pool is made; everything above sees one [`Db`] and one [`Row`].
+//! database IO. PostgreSQL (tokio-postgres, `postgres.rs`) and SQLite (sqlx, `sqlite.rs`)
+//! each have one code path, chosen once when the pool is made; everything above sees one
+//! [`Db`] and one [`Row`]. Migrations run on sqlx for both.
 
+mod postgres;
 mod sqlite;
 
 use std::path::Path;
@@ -10,9 +12,8 @@ use std::path::Path;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde_json::{Map, Value};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::postgres::{PgArguments, PgPoolOptions, PgRow};
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{Arguments, PgPool, Row as _, SqlSafeStr, SqlitePool};
+use sqlx::{Arguments, Row as _, SqlSafeStr, SqlitePool};
 
 use crate::config::Limits;
 use crate::plan::SqlValue;
@@ -35,26 +36,16 @@ pub enum DbError {
     Other(String),
 }
 
+/// sqlx's failures: SQLite's (PostgreSQL's come from tokio-postgres, see `postgres::error`).
 impl From<sqlx::Error> for DbError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::Database(db) if db.is_unique_violation() => DbError::Unique,
             sqlx::Error::Database(db) => {
                 let code = db.code().unwrap_or_default();
-                let sqlite = db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some();
-                let data = if sqlite {
-                    sqlite::is_data_error(&code)
-                } else {
-                    code.starts_with("22") || code == "23502" || code == "23514"
-                };
-                let unavailable = if sqlite {
-                    sqlite::is_unavailable(&code)
-                } else {
-                    code.starts_with("08") || code.starts_with("57P") || code == "57014"
-                };
-                if data {
+                if sqlite::is_data_error(&code) {
                     DbError::Data(db.message().to_owned())
-                } else if unavailable {
+                } else if sqlite::is_unavailable(&code) {
                     DbError::Unavailable(e.to_string())
                 } else {
                     DbError::Other(e.to_string())
@@ -70,11 +61,11 @@ impl From<sqlx::Error> for DbError {
     }
 }
 
-/// The connection pool, to PostgreSQL or to an SQLite file.
+/// The connections, to PostgreSQL or to an SQLite file.
 #[derive(Clone)]
 pub enum Db {
-    /// `postgres://` or `postgresql://`.
-    Postgres(PgPool),
+    /// `postgres://` or `postgresql://`: shared, pipelined tokio-postgres connections.
+    Postgres(std::sync::Arc<postgres::Clients>),
     /// `sqlite:`.
     Sqlite(SqlitePool),
 }
@@ -123,7 +114,11 @@ impl Db {
                 limits,
                 create,
             )?)),
-            Dialect::Postgres => postgres_pool(url, max_connections, limits).map(Db::Postgres),
+            Dialect::Postgres => Ok(Db::Postgres(std::sync::Arc::new(postgres::Clients::new(
+                url,
+                max_connections,
+                limits,
+            )?))),
         }
     }
 
@@ -141,7 +136,15 @@ impl Db {
     pub async fn migrate(&self, dir: &Path) -> Result<(), String> {
         let migrator = Migrator::with_migrations(migrations(dir, self.dialect())?);
         let result = match self {
-            Db::Postgres(pool) => migrator.run(pool).await,
+            Db::Postgres(clients) => {
+                // Migrations stay on sqlx, on a connection of their own.
+                let pool = sqlx::PgPool::connect(clients.url())
+                    .await
+                    .map_err(|e| format!("cannot connect to run the migrations: {e}"))?;
+                let result = migrator.run(&pool).await;
+                pool.close().await;
+                result
+            }
             Db::Sqlite(pool) => migrator.run(pool).await,
         };
         result.map_err(|e| format!("migration failed: {e}"))
@@ -150,8 +153,8 @@ impl Db {
     /// Runs a statement and returns every row.
     pub async fn rows(&self, st: &Statement) -> Result<Vec<Row>, DbError> {
         Ok(match self {
-            Db::Postgres(pool) => pg_query(st)?
-                .fetch_all(pool)
+            Db::Postgres(clients) => clients
+                .rows(st)
                 .await?
                 .into_iter()
                 .map(Row::Postgres)
@@ -168,7 +171,12 @@ impl Db {
     /// Runs a statement and returns its first row, if any.
     pub async fn row(&self, st: &Statement) -> Result<Option<Row>, DbError> {
         Ok(match self {
-            Db::Postgres(pool) => pg_query(st)?.fetch_optional(pool).await?.map(Row::Postgres),
+            Db::Postgres(clients) => clients
+                .rows(st)
+                .await?
+                .into_iter()
+                .next()
+                .map(Row::Postgres),
             Db::Sqlite(pool) => sqlite_query(st)?
                 .fetch_optional(pool)
                 .await?
@@ -210,15 +218,7 @@ impl Db {
 
     async fn has_column(&self, table: &str, column: &str) -> Result<bool, DbError> {
         let found: Option<(i32,)> = match self {
-            Db::Postgres(pool) => {
-                sqlx::query_as(
-                    "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2",
-                )
-                .bind(table)
-                .bind(column)
-                .fetch_optional(pool)
-                .await?
-            }
+            Db::Postgres(clients) => return clients.has_column(table, column).await,
             Db::Sqlite(pool) => {
                 sqlx::query_as("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")
                     .bind(table)
@@ -233,7 +233,7 @@ impl Db {
     /// Whether the database answers now (for the readiness endpoint).
     pub async fn ready(&self) -> Result<(), DbError> {
         match self {
-            Db::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())?,
+            Db::Postgres(clients) => clients.ready().await?,
             Db::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())?,
         }
         Ok(())
@@ -242,34 +242,10 @@ impl Db {
     /// Closes the pool, waiting for connections in use.
     pub async fn close(&self) {
         match self {
-            Db::Postgres(pool) => pool.close().await,
+            Db::Postgres(clients) => clients.close(),
             Db::Sqlite(pool) => pool.close().await,
         }
     }
-}
-
-fn postgres_pool(url: &str, max_connections: u32, limits: &Limits) -> Result<PgPool, String> {
-    let statement_timeout = format!(
-        "SET statement_timeout = {}",
-        limits.statement_timeout.as_millis()
-    );
-    PgPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(limits.pool_timeout)
-        // sqlx pings every connection when it is released; pinging again when it is taken
-        // costs a round trip per request (measured: 3 sends per retrieve instead of 2). A
-        // connection that died while idle fails its statement with an I/O error instead,
-        // which is a 503 for that request, and the release check drops the connection.
-        .test_before_acquire(false)
-        .after_connect(move |conn, _meta| {
-            let statement_timeout = statement_timeout.clone();
-            Box::pin(async move {
-                sqlx::Executor::execute(&mut *conn, sqlx::AssertSqlSafe(statement_timeout)).await?;
-                Ok(())
-            })
-        })
-        .connect_lazy(url)
-        .map_err(|e| format!("bad DATABASE_URL: {e}"))
 }
 
 /// The migrations in `dir` that apply to `dialect`, read from `NNNN_description.sql` files,
@@ -330,27 +306,6 @@ fn unquote(ident: &str) -> String {
     ident.trim_matches('"').replace("\"\"", "\"")
 }
 
-/// The statement ready to run: prepared once per connection and reused, unless it must be
-/// planned for its values (then it is sent unnamed, which PostgreSQL plans at each call).
-fn pg_query(
-    st: &Statement,
-) -> Result<sqlx::query::Query<'static, sqlx::Postgres, PgArguments>, DbError> {
-    let sql = sqlx::AssertSqlSafe(st.sql.clone());
-    let mut args = PgArguments::default();
-    for value in &st.params {
-        let added = match value {
-            SqlValue::Int(v) => args.add(*v),
-            SqlValue::Float(v) => args.add(*v),
-            SqlValue::Bool(v) => args.add(*v),
-            SqlValue::Text(v) => args.add(v.clone()),
-            SqlValue::TextList(v) => args.add(v.clone()),
-            SqlValue::IntList(v) => args.add(v.clone()),
-        };
-        added.map_err(|e| DbError::Other(format!("cannot bind parameter: {e}")))?;
-    }
-    Ok(sqlx::query_with(sql, args).persistent(!st.plan_per_call))
-}
-
 /// The statement for SQLite (prepared and cached per connection). Lists travel as one JSON
 /// array text, which the statement reads with `json_each`.
 fn sqlite_query(
@@ -375,7 +330,7 @@ fn sqlite_query(
 /// One row of a result, from either database.
 pub enum Row {
     /// From PostgreSQL.
-    Postgres(PgRow),
+    Postgres(tokio_postgres::Row),
     /// From SQLite.
     Sqlite(SqliteRow),
 }
@@ -384,20 +339,23 @@ impl Row {
     /// Column `at` as `T`, `None` for NULL.
     fn get<T>(&self, at: usize) -> Result<Option<T>, DbError>
     where
-        T: for<'r> sqlx::Decode<'r, sqlx::Postgres>
-            + sqlx::Type<sqlx::Postgres>
+        T: for<'r> tokio_postgres::types::FromSql<'r>
             + for<'r> sqlx::Decode<'r, sqlx::Sqlite>
             + sqlx::Type<sqlx::Sqlite>,
     {
         Ok(match self {
-            Row::Postgres(row) => row.try_get::<Option<T>, _>(at)?,
+            Row::Postgres(row) => row
+                .try_get::<_, Option<T>>(at)
+                .map_err(|e| DbError::Other(format!("column {at}: {e}")))?,
             Row::Sqlite(row) => row.try_get::<Option<T>, _>(at)?,
         })
     }
 
     fn timestamp(&self, at: usize) -> Result<Option<DateTime<Utc>>, DbError> {
         match self {
-            Row::Postgres(row) => Ok(row.try_get::<Option<DateTime<Utc>>, _>(at)?),
+            Row::Postgres(row) => row
+                .try_get::<_, Option<DateTime<Utc>>>(at)
+                .map_err(|e| DbError::Other(format!("column {at}: {e}"))),
             Row::Sqlite(row) => row
                 .try_get::<Option<String>, _>(at)?
                 .map(|text| {
@@ -410,7 +368,9 @@ impl Row {
 
     fn id_list(&self, at: usize) -> Result<Option<Vec<i64>>, DbError> {
         match self {
-            Row::Postgres(row) => Ok(row.try_get::<Option<Vec<i64>>, _>(at)?),
+            Row::Postgres(row) => row
+                .try_get::<_, Option<Vec<i64>>>(at)
+                .map_err(|e| DbError::Other(format!("column {at}: {e}"))),
             Row::Sqlite(row) => row
                 .try_get::<Option<String>, _>(at)?
                 .map(|json| {
@@ -450,10 +410,7 @@ pub fn decode(row: &Row, fields: &[Field], start: usize) -> Result<Map<String, V
 /// Whether column `at` is SQL NULL (an empty page of a list).
 pub fn is_null(row: &Row, at: usize) -> bool {
     match row {
-        Row::Postgres(row) => row
-            .try_get_raw(at)
-            .map(|v| sqlx::ValueRef::is_null(&v))
-            .unwrap_or(true),
+        Row::Postgres(row) => postgres::is_null(row, at),
         Row::Sqlite(row) => row
             .try_get_raw(at)
             .map(|v| sqlx::ValueRef::is_null(&v))

@@ -1,0 +1,327 @@
+//! PostgreSQL on tokio-postgres: a few long-lived connections shared by every request.
+//!
+//! Requests are not given a connection of their own: each statement goes to the live
+//! connection with the fewest statements in flight, and statements sent on one connection
+//! are pipelined (the next is written before the previous has answered). A statement is
+//! prepared once per connection and reused, or sent unnamed with its types when it must be
+//! planned for its values; either way a request costs one round trip. sqlx, which the
+//! SQLite side and migrations use, costs two or three here (it pings the connection it
+//! lends), which is what the benchmark measured against.
+
+use std::collections::HashMap;
+use std::error::Error as _;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use tokio_postgres::{Client, Config, NoTls, Row, Statement as Prepared};
+
+use super::DbError;
+use crate::config::Limits;
+use crate::plan::SqlValue;
+use crate::sql::Statement;
+
+/// How many distinct statements a connection keeps prepared before it starts over.
+const PREPARED_CAPACITY: usize = 512;
+
+/// The shared connections.
+pub struct Clients {
+    url: String,
+    config: Config,
+    statement_timeout: u128,
+    slots: Vec<Slot>,
+    connect_timeout: Duration,
+}
+
+/// One connection, opened on first need and reopened when it has closed.
+struct Slot {
+    conn: RwLock<Option<Arc<Conn>>>,
+    connecting: tokio::sync::Mutex<()>,
+}
+
+struct Conn {
+    client: Client,
+    prepared: Mutex<HashMap<String, (Vec<Type>, Prepared)>>,
+    in_flight: AtomicUsize,
+}
+
+/// Counts a statement as in flight on its connection while it lives.
+struct InFlight(Arc<Conn>);
+
+impl InFlight {
+    fn new(conn: Arc<Conn>) -> InFlight {
+        conn.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(conn)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Clients {
+    /// Up to `max_connections` connections to `url`, opened lazily; every statement is
+    /// cancelled by the server after the statement timeout, and opening a connection gives
+    /// up after the pool timeout.
+    pub fn new(url: &str, max_connections: u32, limits: &Limits) -> Result<Clients, String> {
+        let mut config = Config::from_str(url).map_err(|e| format!("bad DATABASE_URL: {e}"))?;
+        config.options(format!(
+            "-c statement_timeout={}",
+            limits.statement_timeout.as_millis()
+        ));
+        config.connect_timeout(limits.pool_timeout);
+        let slots = (0..max_connections.max(1))
+            .map(|_| Slot {
+                conn: RwLock::new(None),
+                connecting: tokio::sync::Mutex::new(()),
+            })
+            .collect();
+        Ok(Clients {
+            url: url.to_owned(),
+            config,
+            statement_timeout: limits.statement_timeout.as_millis(),
+            slots,
+            connect_timeout: limits.pool_timeout,
+        })
+    }
+
+    /// The URL, for sqlx's migrator.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Runs a statement and returns its rows.
+    pub async fn rows(&self, st: &Statement) -> Result<Vec<Row>, DbError> {
+        // The statement log (`--log specgate::statement=debug`): the benchmark replays it.
+        tracing::debug!(target: "specgate::statement", statement = ?st.sql, "sent");
+        let conn = self.conn().await?;
+        let _counted = InFlight::new(conn.clone());
+        let params: Vec<Param<'_>> = st.params.iter().map(Param).collect();
+        let result = if st.plan_per_call {
+            let typed: Vec<(&(dyn ToSql + Sync), Type)> = params
+                .iter()
+                .map(|p| (p as &(dyn ToSql + Sync), type_of(p.0)))
+                .collect();
+            conn.client.query_typed(&st.sql, &typed).await
+        } else {
+            let prepared = conn.prepare(&st.sql, &st.params).await.map_err(error)?;
+            let refs: Vec<&(dyn ToSql + Sync)> =
+                params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+            conn.client.query(&prepared, &refs).await
+        };
+        result.map_err(error)
+    }
+
+    /// Whether the current schema has `table.column`.
+    pub async fn has_column(&self, table: &str, column: &str) -> Result<bool, DbError> {
+        let conn = self.conn().await?;
+        let rows = conn
+            .client
+            .query(
+                "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2",
+                &[&table, &column],
+            )
+            .await
+            .map_err(error)?;
+        Ok(!rows.is_empty())
+    }
+
+    /// Whether the server answers now.
+    pub async fn ready(&self) -> Result<(), DbError> {
+        let conn = self.conn().await?;
+        conn.client
+            .simple_query("SELECT 1")
+            .await
+            .map(|_| ())
+            .map_err(error)
+    }
+
+    /// Drops every connection (statements in flight finish first: they hold their own).
+    pub fn close(&self) {
+        for slot in &self.slots {
+            if let Ok(mut conn) = slot.conn.write() {
+                *conn = None;
+            }
+        }
+    }
+
+    /// An idle live connection if there is one; else a new one while fewer than the
+    /// maximum are open; else the live one with the fewest statements in flight.
+    async fn conn(&self) -> Result<Arc<Conn>, DbError> {
+        let mut best: Option<Arc<Conn>> = None;
+        let mut empty: Option<&Slot> = None;
+        for slot in &self.slots {
+            match slot.live() {
+                Some(conn) if conn.in_flight.load(Ordering::Relaxed) == 0 => return Ok(conn),
+                Some(conn) => {
+                    let fewer = best.as_ref().is_none_or(|b| {
+                        conn.in_flight.load(Ordering::Relaxed) < b.in_flight.load(Ordering::Relaxed)
+                    });
+                    if fewer {
+                        best = Some(conn);
+                    }
+                }
+                None if empty.is_none() => empty = Some(slot),
+                None => {}
+            }
+        }
+        match (empty, best) {
+            (Some(slot), _) => self.open(slot).await,
+            (None, Some(conn)) => Ok(conn),
+            (None, None) => Err(DbError::Unavailable("no database connection".into())),
+        }
+    }
+
+    /// Opens the connection of `slot` (or takes the one another request just opened).
+    async fn open(&self, slot: &Slot) -> Result<Arc<Conn>, DbError> {
+        let wait = tokio::time::timeout(self.connect_timeout, slot.connecting.lock()).await;
+        let _guard =
+            wait.map_err(|_| DbError::Unavailable("timed out waiting for a connection".into()))?;
+        if let Some(conn) = slot.live() {
+            return Ok(conn);
+        }
+        let connected = tokio::time::timeout(self.connect_timeout, self.config.connect(NoTls))
+            .await
+            .map_err(|_| DbError::Unavailable("timed out connecting to the database".into()))?;
+        let (client, connection) = connected.map_err(error)?;
+        // The session setting the connection's start-up options made, in the statement log.
+        let setting = format!("SET statement_timeout = {}", self.statement_timeout);
+        tracing::debug!(target: "specgate::statement", statement = ?setting, "session");
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::warn!(error = %e, "database connection closed");
+            }
+        });
+        let conn = Arc::new(Conn {
+            client,
+            prepared: Mutex::new(HashMap::new()),
+            in_flight: AtomicUsize::new(0),
+        });
+        if let Ok(mut stored) = slot.conn.write() {
+            *stored = Some(conn.clone());
+        }
+        Ok(conn)
+    }
+}
+
+impl Slot {
+    fn live(&self) -> Option<Arc<Conn>> {
+        let conn = self.conn.read().ok()?.clone()?;
+        (!conn.client.is_closed()).then_some(conn)
+    }
+}
+
+impl Conn {
+    /// The statement prepared on this connection for `sql` with these parameter types.
+    async fn prepare(
+        &self,
+        sql: &str,
+        params: &[SqlValue],
+    ) -> Result<Prepared, tokio_postgres::Error> {
+        let types: Vec<Type> = params.iter().map(type_of).collect();
+        if let Some((known, prepared)) = self.cache().get(sql)
+            && *known == types
+        {
+            return Ok(prepared.clone());
+        }
+        let prepared = self.client.prepare_typed(sql, &types).await?;
+        let mut cache = self.cache();
+        if cache.len() >= PREPARED_CAPACITY {
+            cache.clear();
+        }
+        cache.insert(sql.to_owned(), (types, prepared.clone()));
+        Ok(prepared)
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Vec<Type>, Prepared)>> {
+        self.prepared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Whether column `at` of `row` is NULL, whatever its type.
+pub fn is_null(row: &Row, at: usize) -> bool {
+    /// Any value at all: only whether there is one matters.
+    struct Present;
+    impl<'a> tokio_postgres::types::FromSql<'a> for Present {
+        fn from_sql(
+            _: &Type,
+            _: &'a [u8],
+        ) -> Result<Present, Box<dyn std::error::Error + Sync + Send>> {
+            Ok(Present)
+        }
+        fn accepts(_: &Type) -> bool {
+            true
+        }
+    }
+    row.try_get::<_, Option<Present>>(at)
+        .map(|v| v.is_none())
+        .unwrap_or(true)
+}
+
+/// The PostgreSQL type a value is sent as (the statement casts where the column differs).
+fn type_of(value: &SqlValue) -> Type {
+    match value {
+        SqlValue::Int(_) => Type::INT8,
+        SqlValue::Float(_) => Type::FLOAT8,
+        SqlValue::Bool(_) => Type::BOOL,
+        SqlValue::Text(_) => Type::TEXT,
+        SqlValue::TextList(_) => Type::TEXT_ARRAY,
+        SqlValue::IntList(_) => Type::INT8_ARRAY,
+    }
+}
+
+/// A bound value, encoded as its own type.
+#[derive(Debug)]
+struct Param<'a>(&'a SqlValue);
+
+impl ToSql for Param<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self.0 {
+            SqlValue::Int(v) => v.to_sql(ty, out),
+            SqlValue::Float(v) => v.to_sql(ty, out),
+            SqlValue::Bool(v) => v.to_sql(ty, out),
+            SqlValue::Text(v) => v.as_deref().to_sql(ty, out),
+            SqlValue::TextList(v) => v.to_sql(ty, out),
+            SqlValue::IntList(v) => v.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+/// What a tokio-postgres failure means for the client.
+pub fn error(e: tokio_postgres::Error) -> DbError {
+    if let Some(db) = e.as_db_error() {
+        let code = db.code().code();
+        return if code == "23505" {
+            DbError::Unique
+        } else if code.starts_with("22") || code == "23502" || code == "23514" {
+            DbError::Data(db.message().to_owned())
+        } else if code.starts_with("08") || code.starts_with("57P") || code == "57014" {
+            DbError::Unavailable(e.to_string())
+        } else {
+            DbError::Other(e.to_string())
+        };
+    }
+    let io = e
+        .source()
+        .is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some());
+    if e.is_closed() || io {
+        DbError::Unavailable(e.to_string())
+    } else {
+        DbError::Other(e.to_string())
+    }
+}
