@@ -343,41 +343,25 @@ impl Row {
             + for<'r> sqlx::Decode<'r, sqlx::Sqlite>
             + sqlx::Type<sqlx::Sqlite>,
     {
-        Ok(match self {
-            Row::Postgres(row) => row
-                .try_get::<_, Option<T>>(at)
-                .map_err(|e| DbError::Other(format!("column {at}: {e}")))?,
-            Row::Sqlite(row) => row.try_get::<Option<T>, _>(at)?,
-        })
+        match self {
+            Row::Postgres(row) => pg_column(row, at),
+            Row::Sqlite(row) => Ok(row.try_get::<Option<T>, _>(at)?),
+        }
     }
 
     fn timestamp(&self, at: usize) -> Result<Option<DateTime<Utc>>, DbError> {
         match self {
-            Row::Postgres(row) => row
-                .try_get::<_, Option<DateTime<Utc>>>(at)
-                .map_err(|e| DbError::Other(format!("column {at}: {e}"))),
-            Row::Sqlite(row) => row
-                .try_get::<Option<String>, _>(at)?
-                .map(|text| {
-                    sqlite::read_timestamp(&text)
-                        .ok_or_else(|| DbError::Other(format!("not a timestamp: {text:?}")))
-                })
-                .transpose(),
+            Row::Postgres(row) => pg_column(row, at),
+            Row::Sqlite(row) => sqlite_text_as(row, at, "a timestamp", sqlite::read_timestamp),
         }
     }
 
     fn id_list(&self, at: usize) -> Result<Option<Vec<i64>>, DbError> {
         match self {
-            Row::Postgres(row) => row
-                .try_get::<_, Option<Vec<i64>>>(at)
-                .map_err(|e| DbError::Other(format!("column {at}: {e}"))),
-            Row::Sqlite(row) => row
-                .try_get::<Option<String>, _>(at)?
-                .map(|json| {
-                    serde_json::from_str(&json)
-                        .map_err(|e| DbError::Other(format!("not a JSON id list: {e}")))
-                })
-                .transpose(),
+            Row::Postgres(row) => pg_column(row, at),
+            Row::Sqlite(row) => sqlite_text_as(row, at, "a JSON id list", |json| {
+                serde_json::from_str(json).ok()
+            }),
         }
     }
 
@@ -387,6 +371,31 @@ impl Row {
             Row::Sqlite(row) => row.len(),
         }
     }
+}
+
+/// Column `at` of a PostgreSQL row.
+fn pg_column<T>(row: &tokio_postgres::Row, at: usize) -> Result<Option<T>, DbError>
+where
+    T: for<'r> tokio_postgres::types::FromSql<'r>,
+{
+    row.try_get::<_, Option<T>>(at)
+        .map_err(|e| DbError::Other(format!("column {at}: {e}")))
+}
+
+/// Column `at` of an SQLite row, stored as text and read by `parse` (which says `what` it
+/// expected when the text is not that).
+fn sqlite_text_as<T>(
+    row: &SqliteRow,
+    at: usize,
+    what: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Option<T>, DbError> {
+    row.try_get::<Option<String>, _>(at)?
+        .map(|text| {
+            parse(&text)
+                .ok_or_else(|| DbError::Other(format!("column {at} is not {what}: {text:?}")))
+        })
+        .transpose()
 }
 
 /// Decodes the representation's fields from `row`, starting at column `start`.
