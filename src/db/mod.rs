@@ -171,12 +171,7 @@ impl Db {
     /// Runs a statement and returns its first row, if any.
     pub async fn row(&self, st: &Statement) -> Result<Option<Row>, DbError> {
         Ok(match self {
-            Db::Postgres(clients) => clients
-                .rows(st)
-                .await?
-                .into_iter()
-                .next()
-                .map(Row::Postgres),
+            Db::Postgres(_) => self.rows(st).await?.into_iter().next(),
             Db::Sqlite(pool) => sqlite_query(st)?
                 .fetch_optional(pool)
                 .await?
