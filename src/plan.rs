@@ -3,6 +3,7 @@
 //! The gateway turns a matched route, its key, query and validated body into a [`Plan`];
 //! `sql` turns the plan into a statement.
 
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde_json::Value;
 
 use crate::spec::Kind;
@@ -39,6 +40,24 @@ impl SqlValue {
             (Kind::IdList, _) => return None,
         })
     }
+}
+
+/// A timestamp as clients and filters write it, in UTC: RFC 3339 with an offset, or naive
+/// (`2025-11-06 08:00:00.5`, `2025-11-06T08:00:00`) and taken as UTC, or a date (midnight).
+/// `None` if the text does not read as one. The one reading of timestamp text: filters
+/// check with it, and SQLite stores and reads back what it gives.
+pub fn utc_timestamp(text: &str) -> Option<NaiveDateTime> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc).naive_utc());
+    }
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f"))
+        .ok()
+        .or_else(|| {
+            NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()?
+                .and_hms_opt(0, 0, 0)
+        })
 }
 
 /// One column set by a write.

@@ -242,32 +242,18 @@ fn list_sql(
     let filter = scope_sql(st, scope);
     let limit = st.bind(SqlValue::Int(Some(limit)));
     let offset = st.bind(SqlValue::Int(Some(offset)));
-    let sorted = |prefix: &str, column: &dyn Fn(usize, &str) -> String| -> String {
-        order
-            .iter()
-            .enumerate()
-            .map(|(i, (c, desc))| {
-                // SQLite sorts NULLs first ascending; PostgreSQL last. Say PostgreSQL's.
-                let nulls = match (st.dialect, desc) {
-                    (Dialect::Postgres, _) => "",
-                    (Dialect::Sqlite, false) => " NULLS LAST",
-                    (Dialect::Sqlite, true) => " NULLS FIRST",
-                };
-                let dir = if *desc { " DESC" } else { "" };
-                format!("{prefix}{}{dir}{nulls}", column(i, c))
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let by_column = sorted("t.", &|_, c| c.to_owned());
+    let by_column = order_by(
+        st.dialect,
+        order.iter().map(|(c, desc)| (format!("t.{c}"), *desc)),
+    );
     let page = format!(
         "SELECT t.{key} AS page_key FROM {table} t WHERE true{filter} \
          ORDER BY {by_column} LIMIT {limit} OFFSET {offset}"
     );
-    let count = format!("SELECT count(*) FROM {table} t WHERE true{filter}");
+    let in_scope = format!("FROM {table} t WHERE true{filter}");
     match st.dialect {
         Dialect::Postgres => format!(
-            "SELECT ({count}) AS {COUNT_COLUMN}, p.* \
+            "SELECT (SELECT count(*) {in_scope}) AS {COUNT_COLUMN}, p.* \
              FROM (SELECT 1) AS one LEFT JOIN LATERAL (\
              SELECT {select} FROM ({page}) AS page \
              JOIN {table} t ON t.{key} = page.page_key ORDER BY {by_column}\
@@ -281,16 +267,38 @@ fn list_sql(
                 .enumerate()
                 .map(|(i, (c, _))| format!("t.{c} AS __sort{i}"))
                 .collect();
-            let by_key = sorted("p.", &|i, _| format!("__sort{i}"));
+            let by_key = order_by(
+                st.dialect,
+                order
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (_, desc))| (format!("p.__sort{i}"), *desc)),
+            );
             format!(
-                "SELECT c.{COUNT_COLUMN}, p.* FROM ({count_as}) AS c \
-                 LEFT JOIN (SELECT {select}, {keys} FROM ({page}) AS page \
+                "SELECT c.{COUNT_COLUMN}, p.* FROM (SELECT count(*) AS {COUNT_COLUMN} {in_scope}) AS c \
+                 LEFT JOIN (SELECT {select}, {} FROM ({page}) AS page \
                  JOIN {table} t ON t.{key} = page.page_key) AS p ON true ORDER BY {by_key}",
-                count_as = count.replacen("count(*)", &format!("count(*) AS {COUNT_COLUMN}"), 1),
-                keys = keys.join(", "),
+                keys.join(", "),
             )
         }
     }
+}
+
+/// An ORDER BY list of (expression, descending). SQLite sorts NULLs first ascending and
+/// PostgreSQL last: SQLite is told PostgreSQL's order.
+fn order_by(dialect: Dialect, terms: impl Iterator<Item = (String, bool)>) -> String {
+    terms
+        .map(|(expr, desc)| {
+            let dir = if desc { " DESC" } else { "" };
+            let nulls = match (dialect, desc) {
+                (Dialect::Postgres, _) => "",
+                (Dialect::Sqlite, false) => " NULLS LAST",
+                (Dialect::Sqlite, true) => " NULLS FIRST",
+            };
+            format!("{expr}{dir}{nulls}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A write's placeholder, cast where the bound type is not the column's.

@@ -31,7 +31,8 @@ const PREPARED_CAPACITY: usize = 512;
 pub struct Clients {
     url: String,
     config: Config,
-    statement_timeout: u128,
+    /// The session setting the start-up options make, as the statement log shows it.
+    session: String,
     slots: Vec<Slot>,
     connect_timeout: Duration,
 }
@@ -84,7 +85,10 @@ impl Clients {
         Ok(Clients {
             url: url.to_owned(),
             config,
-            statement_timeout: limits.statement_timeout.as_millis(),
+            session: format!(
+                "SET statement_timeout = {}",
+                limits.statement_timeout.as_millis()
+            ),
             slots,
             connect_timeout: limits.pool_timeout,
         })
@@ -189,9 +193,7 @@ impl Clients {
             .await
             .map_err(|_| DbError::Unavailable("timed out connecting to the database".into()))?;
         let (client, connection) = connected.map_err(error)?;
-        // The session setting the connection's start-up options made, in the statement log.
-        let setting = format!("SET statement_timeout = {}", self.statement_timeout);
-        tracing::debug!(target: "specgate::statement", statement = ?setting, "session");
+        tracing::debug!(target: "specgate::statement", statement = ?self.session, "session");
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::warn!(error = %e, "database connection closed");
@@ -223,12 +225,12 @@ impl Conn {
         sql: &str,
         params: &[SqlValue],
     ) -> Result<Prepared, tokio_postgres::Error> {
-        let types: Vec<Type> = params.iter().map(type_of).collect();
         if let Some((known, prepared)) = self.cache().get(sql)
-            && *known == types
+            && params.iter().map(type_of).eq(known.iter().cloned())
         {
             return Ok(prepared.clone());
         }
+        let types: Vec<Type> = params.iter().map(type_of).collect();
         let prepared = self.client.prepare_typed(sql, &types).await?;
         let mut cache = self.cache();
         if cache.len() >= PREPARED_CAPACITY {

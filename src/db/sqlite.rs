@@ -5,11 +5,12 @@
 use std::ffi::c_int;
 use std::str::FromStr;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use libsqlite3_sys as ffi;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::config::Limits;
+use crate::plan::utc_timestamp;
 
 /// The name SQL calls the Unicode upper-casing function by (see [`upper`]).
 pub const UPPER: &str = "specgate_upper";
@@ -133,28 +134,13 @@ pub const TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.6f";
 /// A timestamp as a client or filter gives it (RFC 3339, or naive and taken as UTC, or a
 /// date) in the stored form; `None` if it does not read as one.
 pub fn store_timestamp(text: &str) -> Option<String> {
-    let utc = if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        t.with_timezone(&Utc).naive_utc()
-    } else if let Ok(t) = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f") {
-        t
-    } else if let Ok(t) = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f") {
-        t
-    } else {
-        NaiveDate::parse_from_str(text, "%Y-%m-%d")
-            .ok()?
-            .and_hms_opt(0, 0, 0)?
-    };
-    Some(utc.format(TIMESTAMP_FORMAT).to_string())
+    Some(utc_timestamp(text)?.format(TIMESTAMP_FORMAT).to_string())
 }
 
 /// A stored timestamp read back (also accepting the shorter forms SQLite's own date
 /// functions write, such as a column default of `strftime(...)`).
 pub fn read_timestamp(text: &str) -> Option<DateTime<Utc>> {
-    let text = text.trim_end_matches('Z');
-    let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
-        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f"))
-        .ok()?;
-    Some(naive.and_utc())
+    Some(utc_timestamp(text)?.and_utc())
 }
 
 /// Whether an SQLite error code (extended, as sqlx reports it) is a value the table

@@ -2,11 +2,9 @@
 //! `ordering`, as django-filter, DRF's `SearchFilter` and `OrderingFilter` read them. The
 //! result scopes list and detail routes alike.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
-
 use super::query::{Query, is_python_space, python_int};
 use crate::error::ApiError;
-use crate::plan::{Filter, Lookup, Scope, Search, SqlValue};
+use crate::plan::{Filter, Lookup, Scope, Search, SqlValue, utc_timestamp};
 use crate::spec::{FilterField, Kind, Resource};
 
 /// The filters and search the query asks for; a bad filter value is a 400 keyed by the
@@ -123,10 +121,7 @@ fn typed_text(kind: Kind, value: &str) -> Option<String> {
 }
 
 fn is_timestamp(value: &str) -> bool {
-    DateTime::parse_from_rfc3339(value).is_ok()
-        || NaiveDateTime::parse_from_str(value, "%Y-%m-%d %H:%M:%S%.f").is_ok()
-        || NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.f").is_ok()
-        || NaiveDate::parse_from_str(value, "%Y-%m-%d").is_ok()
+    utc_timestamp(value).is_some()
 }
 
 fn boolean(value: &str) -> Option<bool> {
