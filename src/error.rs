@@ -36,6 +36,9 @@ pub enum ApiError {
     Timeout,
     /// The database cannot be reached; the cause is for the log.
     Unavailable(String),
+    /// A response that violates its schema under `response_validation: enforce`; the
+    /// violations are for the log (and counted apart from other faults).
+    ResponseInvalid(String),
     /// A bug or an unexpected failure; the cause is for the log.
     Internal(String),
 }
@@ -55,7 +58,9 @@ impl ApiError {
             ApiError::TooManyParameters | ApiError::TooDeep(_) => StatusCode::BAD_REQUEST,
             ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::ResponseInvalid(_) | ApiError::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -63,7 +68,10 @@ impl ApiError {
     pub fn is_server_fault(&self) -> bool {
         matches!(
             self,
-            ApiError::Unavailable(_) | ApiError::Internal(_) | ApiError::Timeout
+            ApiError::Unavailable(_)
+                | ApiError::ResponseInvalid(_)
+                | ApiError::Internal(_)
+                | ApiError::Timeout
         )
     }
 
@@ -95,7 +103,9 @@ impl ApiError {
             ApiError::Unavailable(_) => {
                 "The database is unavailable; try again shortly.".to_owned()
             }
-            ApiError::Internal(_) => "A server error occurred.".to_owned(),
+            ApiError::ResponseInvalid(_) | ApiError::Internal(_) => {
+                "A server error occurred.".to_owned()
+            }
         };
         json!({ "detail": detail })
     }

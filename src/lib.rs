@@ -24,13 +24,15 @@
 pub mod config;
 pub mod db;
 pub mod error;
-pub mod gateway;
+pub mod exec;
+pub mod http;
+pub mod intake;
 pub mod metadata;
 pub mod openapi;
 pub mod plan;
 pub mod request;
 pub mod respond;
-pub mod server;
+pub mod route;
 pub mod spec;
 pub mod sql;
 pub mod validate;

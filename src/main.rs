@@ -1,12 +1,11 @@
 //! The `specgate` binary: `serve` (default), `check` and `migrate`.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use specgate::config::{Command, Settings, USAGE};
 use specgate::db::Db;
-use specgate::gateway::Gateway;
-use specgate::server;
+use specgate::exec::Gateway;
+use specgate::http::{server, stack};
 use specgate::spec;
 use specgate::sql::Dialect;
 use sqlx::migrate::MigrateDatabase;
@@ -141,12 +140,12 @@ async fn serve(settings: Settings) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let gateway = Arc::new(Gateway::new(spec, db, settings.limits));
+    let gateway = Gateway::new(spec, db, settings.limits);
     println!("specgate listening on http://{addr}");
     tracing::info!(%addr, ready_ms = started.elapsed().as_millis() as u64, "listening");
     server::serve(
         listener,
-        gateway.clone(),
+        stack::build(gateway.clone(), &settings.limits),
         settings.limits,
         server::shutdown_signal(),
     )

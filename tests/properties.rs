@@ -5,12 +5,12 @@ use std::path::PathBuf;
 
 use proptest::prelude::*;
 use serde_json::Value;
+use specgate::intake::query::{self, Query};
 use specgate::plan::{Plan, SqlValue};
-use specgate::request::query::{self, Query};
-use specgate::request::{body, scope};
 use specgate::spec::{self, Spec};
 use specgate::sql;
 use specgate::validate;
+use specgate::{intake::scope, request::body};
 
 fn users() -> Spec {
     spec::load(&PathBuf::from(env!("CARGO_MANIFEST_DIR"))).unwrap_or_else(|p| panic!("{p:?}"))

@@ -6,8 +6,8 @@ mod common;
 
 use libfuzzer_sys::fuzz_target;
 use specgate::plan::Plan;
-use specgate::request::query::{self, Query};
-use specgate::request::scope;
+use specgate::intake::query::{self, Query};
+use specgate::intake::scope;
 use specgate::sql;
 
 use common::spec;

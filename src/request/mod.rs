@@ -1,8 +1,5 @@
-//! Reading a request: which route it is for, its query parameters and its body.
+//! Reading a request body: media types, JSON and form parsing, Python's error messages.
 
 pub mod body;
 pub mod form;
 pub mod json_error;
-pub mod query;
-pub mod router;
-pub mod scope;

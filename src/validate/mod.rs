@@ -12,7 +12,7 @@ pub mod formats;
 
 use serde_json::{Map, Value};
 
-use crate::request::query::{is_python_space, python_int};
+use crate::intake::query::{is_python_space, python_int};
 use crate::spec::{InputField, InputSchema, Kind};
 
 /// Messages per field, in report order. Rendered as `{"field": ["message", ...]}`.

@@ -1,9 +1,9 @@
 //! The HTTP server: hyper-util's accept loop (HTTP/1.1 and HTTP/2 on one port), body
-//! reading with a size limit, and graceful shutdown. The only module that knows hyper.
+//! reading with a size limit and a deadline, and graceful shutdown. The only module that
+//! knows hyper's server side; each read request goes to the layer stack.
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,19 +17,23 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
+use tower::{Service, ServiceExt};
+
+use super::{Req, Resp};
 use crate::config::Limits;
 use crate::error::ApiError;
-use crate::gateway::Gateway;
 use crate::respond::{self, Render};
 
-/// Serves `gateway` on `listener` until `shutdown` completes, then lets in-flight requests
+/// Serves `stack` on `listener` until `shutdown` completes, then lets in-flight requests
 /// finish (up to the grace period).
-pub async fn serve(
+pub async fn serve<S>(
     listener: TcpListener,
-    gateway: Arc<Gateway>,
+    stack: S,
     limits: Limits,
     shutdown: impl Future<Output = ()>,
-) {
+) where
+    S: Service<Req, Response = Resp, Error = Infallible, Future: Send> + Clone + Send + 'static,
+{
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -65,8 +69,8 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let gateway = gateway.clone();
-        let service = service_fn(move |request| answer(gateway.clone(), request, limits, peer));
+        let stack = stack.clone();
+        let service = service_fn(move |request| answer(stack.clone(), request, limits));
         let connection = builder
             .serve_connection(TokioIo::new(stream), service)
             .into_owned();
@@ -88,12 +92,15 @@ pub async fn serve(
     }
 }
 
-async fn answer(
-    gateway: Arc<Gateway>,
+/// Reads the body within its limits, then hands the request to the stack.
+async fn answer<S>(
+    stack: S,
     request: Request<Incoming>,
     limits: Limits,
-    _peer: SocketAddr,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<Full<Bytes>>, Infallible>
+where
+    S: Service<Req, Response = Resp, Error = Infallible>,
+{
     let (parts, body) = request.into_parts();
     let reading = Limited::new(body, limits.max_body).collect();
     let bytes = match tokio::time::timeout(limits.body_timeout, reading).await {
@@ -111,17 +118,8 @@ async fn answer(
         }
         Err(_) => return Ok(refuse(&ApiError::BodyTimeout)),
     };
-    let request = Request::from_parts(parts, bytes);
-    match tokio::time::timeout(limits.request_timeout, gateway.handle(request)).await {
-        Ok(response) => Ok(response.map(Full::new)),
-        Err(_) => {
-            tracing::error!(
-                "request exceeded the request timeout of {:?}",
-                limits.request_timeout
-            );
-            Ok(refuse(&ApiError::Timeout))
-        }
-    }
+    let response = stack.oneshot(Request::from_parts(parts, bytes)).await?;
+    Ok(response.map(Full::new))
 }
 
 fn refuse(error: &ApiError) -> Response<Full<Bytes>> {

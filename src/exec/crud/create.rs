@@ -1,0 +1,27 @@
+//! `create`: validates the body and inserts one row, guarded on its unique values.
+
+use http::StatusCode;
+
+use super::{Table, unique};
+use crate::error::ApiError;
+use crate::exec::Outcome;
+use crate::plan::Plan;
+use crate::route::ApiRequest;
+
+/// POST on a list route: 201 with the new row's representation.
+pub async fn run(table: &Table<'_>, req: &ApiRequest) -> Result<Outcome, ApiError> {
+    let checked = table.checked_body(req, false)?;
+    if !checked.errors.is_empty() {
+        return Err(unique::invalid(table, checked, None).await);
+    }
+    let values = table.assignments(&checked);
+    let guarded = table
+        .resource
+        .unique
+        .iter()
+        .filter(|u| values.iter().any(|a| a.column == u.column))
+        .map(|u| u.column.clone())
+        .collect();
+    let plan = Plan::Create { values, guarded };
+    unique::write(table, &plan, &checked, None, StatusCode::CREATED).await
+}

@@ -1,0 +1,182 @@
+//! The table executor: generic CRUD over a resource's table, one file per action. Each
+//! action takes the parsed request whole and goes request → plan → statement → outcome.
+
+mod create;
+mod destroy;
+mod list;
+mod options;
+mod retrieve;
+mod unique;
+mod update;
+
+use serde_json::Value;
+
+use super::Outcome;
+use crate::config::Limits;
+use crate::db::{self, Db, DbError, Row};
+use crate::error::ApiError;
+use crate::intake::{query, scope};
+use crate::plan::{Assign, Plan, Scope, SqlValue};
+use crate::route::ApiRequest;
+use crate::spec::{Action, Resource, ResponseValidation, Route, Spec};
+use crate::sql;
+use crate::validate::{self, Checked};
+
+pub use options::options;
+
+/// What an action runs against: the route and its resource in the request's contract
+/// snapshot, and the database.
+pub struct Table<'a> {
+    /// The contract the request resolved against.
+    pub spec: &'a Spec,
+    /// The matched route.
+    pub route: &'a Route,
+    /// The route's resource.
+    pub resource: &'a Resource,
+    /// Where the rows are.
+    pub db: &'a Db,
+    /// The request limits (JSON depth).
+    pub limits: &'a Limits,
+}
+
+/// Runs `action` on the table.
+pub async fn run(table: &Table<'_>, action: Action, req: &ApiRequest) -> Result<Outcome, ApiError> {
+    match action {
+        Action::List => list::run(table, req).await,
+        Action::Retrieve => retrieve::run(table, req).await,
+        Action::Create => create::run(table, req).await,
+        Action::Update => update::run(table, req, false).await,
+        Action::PartialUpdate => update::run(table, req, true).await,
+        Action::Destroy => destroy::run(table, req).await,
+    }
+}
+
+impl Table<'_> {
+    /// Runs a statement that answers at most one row.
+    async fn row(&self, plan: &Plan) -> Result<Option<Row>, ApiError> {
+        let statement = sql::build(self.db.dialect(), self.resource, plan);
+        self.execute(&statement).await.map_err(db_error)
+    }
+
+    /// Runs a built statement that answers at most one row.
+    async fn execute(&self, statement: &sql::Statement) -> Result<Option<Row>, DbError> {
+        self.db.row(statement).await
+    }
+
+    /// Runs a statement that answers many rows.
+    async fn rows(&self, plan: &Plan) -> Result<Vec<Row>, ApiError> {
+        let statement = sql::build(self.db.dialect(), self.resource, plan);
+        self.db.rows(&statement).await.map_err(db_error)
+    }
+
+    /// The rows a request can see: its filters and search, on list and detail routes.
+    fn scope(&self, req: &ApiRequest) -> Result<Scope, ApiError> {
+        scope::scope(self.resource, &req.query)
+    }
+
+    /// 404 unless the row with `key` exists within `scope`.
+    async fn must_exist(&self, key: i64, scope: &Scope) -> Result<(), ApiError> {
+        let plan = Plan::Exists {
+            key,
+            scope: scope.clone(),
+        };
+        self.row(&plan).await?.map(|_| ()).ok_or(ApiError::NotFound)
+    }
+
+    /// Parses and checks the body; errors about the body as a whole come back as `Err`.
+    fn checked_body(&self, req: &ApiRequest, partial: bool) -> Result<Checked, ApiError> {
+        let Some(input) = &self.resource.input else {
+            return Err(ApiError::Internal("resource has no input schema".into()));
+        };
+        let value = crate::request::body::parse(
+            req.content_type.as_deref(),
+            &req.body,
+            self.limits.max_json_depth,
+        )?;
+        validate::check_input(input, value, partial).map_err(|e| {
+            ApiError::Invalid(vec![(validate::NON_FIELD_ERRORS.to_owned(), vec![e.0])])
+        })
+    }
+
+    /// The row as the representation, checked against its schema.
+    fn represent(&self, row: &Row, start: usize) -> Result<Value, ApiError> {
+        let object =
+            Value::Object(db::decode(row, &self.resource.fields, start).map_err(db_error)?);
+        self.check_output(&object)?;
+        Ok(object)
+    }
+
+    fn check_output(&self, object: &Value) -> Result<(), ApiError> {
+        let mode = self.spec.response_validation;
+        if mode == ResponseValidation::Off {
+            return Ok(());
+        }
+        match validate::check_output(&self.resource.representation.validator, object) {
+            Ok(()) => Ok(()),
+            Err(problems) if mode == ResponseValidation::Log => {
+                tracing::warn!(resource = %self.resource.name, "response violates its schema: {problems}");
+                Ok(())
+            }
+            Err(problems) => Err(ApiError::ResponseInvalid(format!(
+                "response violates the schema of {}: {problems}",
+                self.resource.name
+            ))),
+        }
+    }
+
+    /// The validated body's values as column assignments.
+    fn assignments(&self, checked: &Checked) -> Vec<Assign> {
+        let Some(input) = &self.resource.input else {
+            return Vec::new();
+        };
+        checked
+            .values
+            .iter()
+            .filter_map(|(i, value)| {
+                let field = &input.fields[*i];
+                Some(Assign {
+                    column: field.column.clone(),
+                    kind: field.kind,
+                    value: SqlValue::from_json(field.kind, value)?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The database's error as the API's.
+fn db_error(e: DbError) -> ApiError {
+    match e {
+        DbError::Unavailable(cause) => ApiError::Unavailable(cause),
+        DbError::Unique => ApiError::Internal("unexpected unique violation".into()),
+        DbError::Data(message) => {
+            tracing::warn!("the database refused a value the schema allowed: {message}");
+            ApiError::Parse("A value does not fit its column.".into())
+        }
+        DbError::Other(cause) => ApiError::Internal(cause),
+    }
+}
+
+/// The key in the path, parsed like Python's `int()`; anything else is a 404.
+fn parse_key(key: Option<&str>) -> Result<i64, ApiError> {
+    key.and_then(query::python_int)
+        .filter(|k| *k > 0 && *k < i64::MAX)
+        .ok_or(ApiError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_parse_like_python_and_the_rest_is_not_found() {
+        assert_eq!(parse_key(Some("007")).ok(), Some(7));
+        assert_eq!(parse_key(Some("+7")).ok(), Some(7));
+        for bad in ["0", "-1", "abc", "", "99999999999999999999"] {
+            assert!(
+                matches!(parse_key(Some(bad)), Err(ApiError::NotFound)),
+                "{bad}"
+            );
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! Executing a resolved request: the innermost service of the stack. It takes one contract
+//! snapshot, resolves the request against it ([`crate::route`]), dispatches to the executor
+//! of the route's target, and renders the outcome or the error in one place.
+
+pub mod crud;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use serde_json::{Value, json};
+
+use crate::config::Limits;
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::respond::{self, Render};
+use crate::route::{self, ApiRequest, DOCUMENT_ALLOW, Intent, Refusal};
+use crate::spec::{Action, Spec};
+
+/// What an executor produces; rendered by [`Gateway`] with the request's rendering.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A JSON body with its status.
+    Json(StatusCode, Value),
+    /// 204, no body.
+    NoContent,
+}
+
+/// The route template a response answered, put in its extensions for the access log and
+/// the metrics, which run outside the resolution.
+#[derive(Debug, Clone)]
+pub struct MatchedRoute(pub Arc<str>);
+
+/// Why the gateway failed a request (a 5xx of its own making), for the access log to write
+/// with the request id.
+#[derive(Debug, Clone)]
+pub struct Fault(pub String);
+
+/// The contract and the database: all a request needs once it is past the layers.
+struct Shared {
+    spec: Spec,
+    /// The OpenAPI document, built once, when it is served.
+    openapi: Option<Value>,
+    db: Db,
+    limits: Limits,
+}
+
+/// The innermost service: resolve, execute, render.
+#[derive(Clone)]
+pub struct Gateway {
+    shared: Arc<Shared>,
+}
+
+impl Gateway {
+    /// A gateway serving `spec` from `db`.
+    pub fn new(spec: Spec, db: Db, limits: Limits) -> Gateway {
+        let openapi = spec
+            .openapi_path
+            .as_ref()
+            .map(|_| crate::openapi::document(&spec));
+        Gateway {
+            shared: Arc::new(Shared {
+                spec,
+                openapi,
+                db,
+                limits,
+            }),
+        }
+    }
+
+    /// The database, for shutdown.
+    pub fn db(&self) -> &Db {
+        &self.shared.db
+    }
+
+    /// Answers one request that got through the layers.
+    pub async fn answer(&self, request: Request<Bytes>) -> Response<Bytes> {
+        let shared = &*self.shared;
+        let spec = &shared.spec;
+        match route::resolve(spec, request) {
+            Ok(intent) => shared.dispatch(intent).await,
+            Err(refusal) => refused(spec, refusal),
+        }
+    }
+}
+
+impl Shared {
+    async fn dispatch(&self, intent: Intent) -> Response<Bytes> {
+        match intent {
+            Intent::Ready => self.readiness().await,
+            Intent::Document(method, render) => self.document(&method, render),
+            Intent::Redirect(status, location) => respond::redirect(status, &location),
+            Intent::Options(req) => {
+                let table = self.table(&req);
+                let outcome = crud::options(&table, &req).await;
+                self.render(&req, Ok(outcome))
+            }
+            Intent::Act(action, req) => {
+                let outcome = self.act(action, &req).await;
+                self.render(&req, outcome)
+            }
+        }
+    }
+
+    async fn act(&self, action: Action, req: &ApiRequest) -> Result<Outcome, ApiError> {
+        crud::run(&self.table(req), action, req).await
+    }
+
+    fn table<'a>(&'a self, req: &ApiRequest) -> crud::Table<'a> {
+        let route = req.route(&self.spec);
+        crud::Table {
+            spec: &self.spec,
+            route,
+            resource: &self.spec.resources[route.resource],
+            db: &self.db,
+            limits: &self.limits,
+        }
+    }
+
+    /// The one place an executor's result becomes a response.
+    fn render(&self, req: &ApiRequest, outcome: Result<Outcome, ApiError>) -> Response<Bytes> {
+        let route = req.route(&self.spec);
+        let allow = Some(route.allow.as_str());
+        let mut response = match outcome {
+            Ok(Outcome::Json(status, body)) => respond::json(status, &body, req.render, allow),
+            Ok(Outcome::NoContent) => respond::no_content(allow),
+            Err(e) => {
+                let mut response = respond::error(&e, req.render, allow);
+                if e.is_server_fault() {
+                    response.extensions_mut().insert(Fault(format!("{e:?}")));
+                }
+                response
+            }
+        };
+        response
+            .extensions_mut()
+            .insert(MatchedRoute(route.template.as_str().into()));
+        response
+    }
+
+    /// 200 when the database answers, 503 (with `Retry-After`) when it does not: for load
+    /// balancers, which stop sending traffic to an unready gateway.
+    async fn readiness(&self) -> Response<Bytes> {
+        match self.db.ready().await {
+            Ok(()) => respond::json(
+                StatusCode::OK,
+                &json!({"status": "ready"}),
+                Render::default(),
+                None,
+            ),
+            Err(e) => respond::error(
+                &ApiError::Unavailable(format!("{e:?}")),
+                Render::default(),
+                None,
+            ),
+        }
+    }
+
+    /// GET/HEAD/OPTIONS of the OpenAPI document.
+    fn document(&self, method: &Method, render: Render) -> Response<Bytes> {
+        let allow = Some(DOCUMENT_ALLOW);
+        match (&self.openapi, method) {
+            (Some(document), &Method::GET | &Method::HEAD | &Method::OPTIONS) => {
+                respond::json(StatusCode::OK, document, render, allow)
+            }
+            (Some(_), other) => respond::error(
+                &ApiError::MethodNotAllowed(other.to_string()),
+                render,
+                allow,
+            ),
+            (None, _) => respond::error(&ApiError::NotFound, render, None),
+        }
+    }
+}
+
+/// A request refused while resolving, rendered in the API's error format.
+fn refused(spec: &Spec, refusal: Refusal) -> Response<Bytes> {
+    let mut response = respond::error(&refusal.error, refusal.render, refusal.allow.as_deref());
+    if let Some(index) = refusal.route {
+        let template = spec.routes[index].template.as_str();
+        response
+            .extensions_mut()
+            .insert(MatchedRoute(template.into()));
+    }
+    response
+}
+
+impl tower::Service<Request<Bytes>> for Gateway {
+    type Response = Response<Bytes>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Bytes>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Bytes>) -> Self::Future {
+        let gateway = self.clone();
+        Box::pin(async move { Ok(gateway.answer(request).await) })
+    }
+}

@@ -1,0 +1,77 @@
+//! The access log: one line per request with its method, path, route, status, duration and
+//! request id, written when the response is ready; before it, for a response the gateway
+//! is at fault for, the cause, at error level.
+
+use std::convert::Infallible;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use tower::{Layer, Service};
+
+use super::request_id;
+use crate::exec::{Fault, MatchedRoute};
+use crate::http::{Answer, Req, Resp};
+
+/// Adds the access log.
+#[derive(Clone, Copy, Default)]
+pub struct AccessLogLayer;
+
+impl<S> Layer<S> for AccessLogLayer {
+    type Service = AccessLog<S>;
+    fn layer(&self, inner: S) -> AccessLog<S> {
+        AccessLog { inner }
+    }
+}
+
+/// Logs each request once it is answered.
+#[derive(Clone)]
+pub struct AccessLog<S> {
+    inner: S,
+}
+
+impl<S> Service<Req> for AccessLog<S>
+where
+    S: Service<Req, Response = Resp, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    type Response = Resp;
+    type Error = Infallible;
+    type Future = Answer;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Req) -> Answer {
+        let started = Instant::now();
+        let id = request.headers().get(request_id::HEADER).cloned();
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let answer = self.inner.call(request);
+        Box::pin(async move {
+            let response = answer.await?;
+            let route = response
+                .extensions()
+                .get::<MatchedRoute>()
+                .map(|r| &*r.0)
+                .unwrap_or_default();
+            let id = id
+                .as_ref()
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if let Some(Fault(cause)) = response.extensions().get::<Fault>() {
+                tracing::error!(request_id = %id, route = %route, "{cause}");
+            }
+            tracing::info!(
+                request_id = %id,
+                method = %method,
+                path = %path,
+                route = %route,
+                status = response.status().as_u16(),
+                micros = started.elapsed().as_micros() as u64,
+                "request"
+            );
+            Ok(response)
+        })
+    }
+}

@@ -1,0 +1,41 @@
+//! The layer stack, outermost first. Each cross-cutting concern is one layer (in
+//! [`super::layers`]); the gateway, which resolves and executes, is the service at the
+//! bottom. New concerns (auth, rate limits) go here, in the order they must see a request.
+
+use std::convert::Infallible;
+
+use tower::util::MapRequestLayer;
+use tower::{Service, ServiceBuilder};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+
+use super::layers::{access_log, head, method_case, query_limits, request_id, timeout};
+use super::{Req, Resp};
+use crate::config::Limits;
+use crate::exec::Gateway;
+
+/// The stack around `gateway`:
+///
+/// 1. the method upper-cased (Django's reading, which everything after sees);
+/// 2. the request id, made or kept, and sent back;
+/// 3. the access log (and the cause of a gateway fault, with the request id);
+/// 4. HEAD answered as GET without the body;
+/// 5. the request timeout;
+/// 6. the query-string limits;
+/// 7. the gateway: contract snapshot, resolve, execute, render.
+pub fn build(
+    gateway: Gateway,
+    limits: &Limits,
+) -> impl Service<Req, Response = Resp, Error = Infallible, Future: Send> + Clone + Send + 'static {
+    ServiceBuilder::new()
+        .layer(MapRequestLayer::new(method_case::upper_case))
+        .layer(SetRequestIdLayer::new(
+            request_id::HEADER,
+            request_id::Ids::new(),
+        ))
+        .layer(PropagateRequestIdLayer::new(request_id::HEADER))
+        .layer(access_log::AccessLogLayer)
+        .layer(head::HeadLayer)
+        .layer(timeout::TimeoutLayer::new(limits.request_timeout))
+        .layer(query_limits::QueryLimitsLayer::new(*limits))
+        .service(gateway)
+}

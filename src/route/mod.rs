@@ -1,0 +1,189 @@
+//! Resolving a request: the one place that reads the HTTP request. Everything after it
+//! works on [`ApiRequest`], the typed value built here once: route match, key, query,
+//! negotiated rendering, media type, base URL and body.
+
+pub mod router;
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap};
+use http::{Method, Request, StatusCode};
+
+use crate::error::ApiError;
+use crate::intake::query::Query;
+use crate::respond::{self, Render};
+use crate::spec::{Action, Route, Spec};
+use router::Resolution;
+
+/// The methods the OpenAPI document answers.
+pub const DOCUMENT_ALLOW: &str = "GET, HEAD, OPTIONS";
+
+/// A request for a route, parsed once.
+#[derive(Debug)]
+pub struct ApiRequest {
+    /// The method, upper-cased.
+    pub method: Method,
+    /// Index of the matched route in the contract's routes.
+    pub route: usize,
+    /// The decoded key segment, when the route has one.
+    pub key: Option<String>,
+    /// The decoded query parameters.
+    pub query: Query,
+    /// How the client wants JSON written (from `Accept`).
+    pub render: Render,
+    /// The body's `Content-Type`, as sent.
+    pub content_type: Option<String>,
+    /// Scheme and authority for links (`public_url`, else the request's `Host`).
+    pub base_url: String,
+    /// The path as sent, for links.
+    pub path: String,
+    /// The body, already read within the size limit.
+    pub body: Bytes,
+}
+
+/// What a request asks for, once resolved against the contract.
+#[derive(Debug)]
+pub enum Intent {
+    /// The readiness probe.
+    Ready,
+    /// The OpenAPI document, with the method it was asked with.
+    Document(Method, Render),
+    /// The path without its trailing slash: redirect to it.
+    Redirect(StatusCode, String),
+    /// OPTIONS on a route: its metadata.
+    Options(ApiRequest),
+    /// An action of a route.
+    Act(Action, ApiRequest),
+}
+
+/// A request refused while resolving: the error, how to render it, and the route's `Allow`.
+#[derive(Debug)]
+pub struct Refusal {
+    /// Why.
+    pub error: ApiError,
+    /// The negotiated rendering, when negotiation got that far.
+    pub render: Render,
+    /// The matched route's `Allow` header, when a route matched.
+    pub allow: Option<String>,
+    /// The matched route's index, when one matched (for logs and metrics).
+    pub route: Option<usize>,
+}
+
+impl Refusal {
+    fn bare(error: ApiError) -> Refusal {
+        Refusal {
+            error,
+            render: Render::default(),
+            allow: None,
+            route: None,
+        }
+    }
+}
+
+/// Resolves `request` against `spec`: the special endpoints, the route, negotiation, the
+/// action. Takes the request whole: nothing after this reads HTTP.
+pub fn resolve(spec: &Spec, request: Request<Bytes>) -> Result<Intent, Refusal> {
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path();
+    if spec.readiness_path.as_deref() == Some(path) {
+        return Ok(Intent::Ready);
+    }
+    if spec.openapi_path.as_deref() == Some(path) {
+        let render = negotiate(&parts.headers).map_err(|error| Refusal {
+            allow: Some(DOCUMENT_ALLOW.to_owned()),
+            ..Refusal::bare(error)
+        })?;
+        return Ok(Intent::Document(parts.method, render));
+    }
+    let (index, key, format) = match router::resolve(&spec.routes, path) {
+        Resolution::Matched { route, key, format } => (route, key, format),
+        Resolution::AddSlash => {
+            let (status, location) = redirect(&parts.method, path, parts.uri.query());
+            return Ok(Intent::Redirect(status, location));
+        }
+        Resolution::NotFound => return Err(Refusal::bare(ApiError::NotFound)),
+    };
+    let route = &spec.routes[index];
+    let refuse = |error, render| Refusal {
+        error,
+        render,
+        allow: Some(route.allow.clone()),
+        route: Some(index),
+    };
+    let render = negotiate(&parts.headers).map_err(|e| refuse(e, Render::default()))?;
+    let query = Query::parse(parts.uri.query());
+    // DRF's `?format=` override: only `json` is served; any other format is not found.
+    let format = format.as_deref().or(query.last("format"));
+    if format.is_some_and(|f| f != "json") {
+        return Err(refuse(ApiError::NotFound, render));
+    }
+    let action = match parts.method {
+        Method::OPTIONS => None,
+        ref method => match route.action(method) {
+            Some(action) => Some(action),
+            None => {
+                let e = ApiError::MethodNotAllowed(method.to_string());
+                return Err(refuse(e, render));
+            }
+        },
+    };
+    let request = ApiRequest {
+        base_url: base_url(spec, &parts.headers, &parts.uri),
+        content_type: parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+        path: path.to_owned(),
+        method: parts.method,
+        route: index,
+        key,
+        query,
+        render,
+        body,
+    };
+    Ok(match action {
+        Some(action) => Intent::Act(action, request),
+        None => Intent::Options(request),
+    })
+}
+
+impl ApiRequest {
+    /// The matched route.
+    pub fn route<'a>(&self, spec: &'a Spec) -> &'a Route {
+        &spec.routes[self.route]
+    }
+}
+
+/// The representation the request's `Accept` asks for.
+fn negotiate(headers: &HeaderMap) -> Result<Render, ApiError> {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    respond::negotiate(accept)
+}
+
+/// Where links point: the configured public URL, else the request's own host.
+fn base_url(spec: &Spec, headers: &HeaderMap, uri: &http::Uri) -> String {
+    if let Some(url) = &spec.public_url {
+        return url.clone();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| uri.authority().map(|a| a.as_str()))
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+/// The redirect to the path with its trailing slash: 301 for GET/HEAD, 308 otherwise (so
+/// the method and body are kept).
+fn redirect(method: &Method, path: &str, query: Option<&str>) -> (StatusCode, String) {
+    let mut location = format!("{path}/");
+    if let Some(q) = query {
+        location.push('?');
+        location.push_str(q);
+    }
+    let status = if matches!(*method, Method::GET | Method::HEAD) {
+        StatusCode::MOVED_PERMANENTLY
+    } else {
+        StatusCode::PERMANENT_REDIRECT
+    };
+    (status, location)
+}
