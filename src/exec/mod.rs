@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use crate::config::Limits;
 use crate::db::Db;
 use crate::error::ApiError;
+use crate::http::{Fault, MatchedRoute};
 use crate::respond::{self, Render};
 use crate::route::{self, ApiRequest, DOCUMENT_ALLOW, Intent, Refusal};
 use crate::spec::{Action, Spec};
@@ -29,16 +30,6 @@ pub enum Outcome {
     /// 204, no body.
     NoContent,
 }
-
-/// The route template a response answered, put in its extensions for the access log and
-/// the metrics, which run outside the resolution.
-#[derive(Debug, Clone)]
-pub struct MatchedRoute(pub Arc<str>);
-
-/// Why the gateway failed a request (a 5xx of its own making), for the access log to write
-/// with the request id.
-#[derive(Debug, Clone)]
-pub struct Fault(pub String);
 
 /// The contract and the database: all a request needs once it is past the layers.
 struct Shared {

@@ -11,9 +11,8 @@ use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use super::layers::{access_log, head, method_case, query_limits, request_id, timeout};
 use super::{Req, Resp};
 use crate::config::Limits;
-use crate::exec::Gateway;
 
-/// The stack around `gateway`:
+/// The stack around `gateway` (the service that resolves and executes: `exec::Gateway`):
 ///
 /// 1. the method upper-cased (Django's reading, which everything after sees);
 /// 2. the request id, made or kept, and sent back;
@@ -22,10 +21,13 @@ use crate::exec::Gateway;
 /// 5. the request timeout;
 /// 6. the query-string limits;
 /// 7. the gateway: contract snapshot, resolve, execute, render.
-pub fn build(
-    gateway: Gateway,
+pub fn build<G>(
+    gateway: G,
     limits: &Limits,
-) -> impl Service<Req, Response = Resp, Error = Infallible, Future: Send> + Clone + Send + 'static {
+) -> impl Service<Req, Response = Resp, Error = Infallible, Future: Send> + Clone + Send + 'static
+where
+    G: Service<Req, Response = Resp, Error = Infallible, Future: Send> + Clone + Send + 'static,
+{
     ServiceBuilder::new()
         .layer(MapRequestLayer::new(method_case::upper_case))
         .layer(SetRequestIdLayer::new(

@@ -9,8 +9,7 @@ use std::time::Instant;
 use tower::{Layer, Service};
 
 use super::request_id;
-use crate::exec::{Fault, MatchedRoute};
-use crate::http::{Answer, Req, Resp};
+use crate::http::{Answer, Fault, MatchedRoute, Req, Resp};
 
 /// Adds the access log.
 #[derive(Clone, Copy, Default)]
