@@ -20,6 +20,7 @@
 //! - [`openapi`] derives the OpenAPI 3.1 document from the same compiled spec.
 //! - [`admin`] holds the Prometheus metrics and serves them, liveness, readiness and the
 //!   contract's status on the admin listener.
+//! - [`trace`] reads and writes W3C `traceparent` headers.
 //!
 //! Nothing here names a resource, table, column or message of any particular API.
 
@@ -36,4 +37,5 @@ pub mod respond;
 pub mod server;
 pub mod spec;
 pub mod sql;
+pub mod trace;
 pub mod validate;
