@@ -293,7 +293,7 @@ mod tests {
             }
         }
 
-        /// Sends `head` (without the final empty line) and reads the whole answer.
+        /// Sends `method path` on a new connection (closed after it) and reads the answer.
         async fn send(&self, method: &str, path: &str) -> Answer {
             let mut stream = tokio::net::TcpStream::connect(self.addr)
                 .await
