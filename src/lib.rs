@@ -18,9 +18,13 @@
 //! - [`respond`] and [`error`] render every answer.
 //! - [`metadata`] answers OPTIONS from the schemas.
 //! - [`openapi`] derives the OpenAPI 3.1 document from the same compiled spec.
+//! - [`admin`] holds the Prometheus metrics and serves them, liveness, readiness and the
+//!   contract's status on the admin listener.
+//! - [`trace`] reads and writes W3C `traceparent` headers.
 //!
 //! Nothing here names a resource, table, column or message of any particular API.
 
+pub mod admin;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -35,4 +39,5 @@ pub mod respond;
 pub mod route;
 pub mod spec;
 pub mod sql;
+pub mod trace;
 pub mod validate;

@@ -1,0 +1,577 @@
+//! The gateway's Prometheus metrics: one registry, the few calls the request path and the
+//! database make to record into it, and its text exposition for the admin listener.
+//!
+//! Recording is cheap: label sets are small structs of `&'static str`, numbers and one
+//! `Arc<str>` route label that is interned once per route template (never allocated per
+//! request); metrics with a fixed label set are looked up once, at construction.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use http::Method;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+
+/// The Content-Type of [`Metrics::render`]'s text: OpenMetrics 1.0, which is what
+/// prometheus-client writes and what Prometheus asks for first.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The route label of a request that matched no route (a 404 outside every route).
+pub const UNMATCHED: &str = "unmatched";
+
+/// The route label that stands for every route past [`MAX_ROUTES`].
+const OVERFLOW: &str = "other";
+
+/// How many distinct route labels are kept. Route labels are meant to be templates, a
+/// handful per contract; this bound keeps a caller that passed request paths by mistake
+/// from growing the registry without end.
+const MAX_ROUTES: usize = 1024;
+
+/// Upper bounds, in seconds, of the duration histograms' buckets: 100 µs to 30 s in
+/// 1–2.5–5 steps (slower goes to `+Inf`).
+const DURATION_BUCKETS: [f64; 17] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0, 30.0,
+];
+
+/// What became of a contract reload: the label of `specgate_contract_reloads_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reload {
+    /// The new contract compiled and now answers requests.
+    Swapped,
+    /// The files had not changed; nothing was swapped.
+    Unchanged,
+    /// The new contract had problems; the old one goes on answering.
+    Refused,
+}
+
+impl Reload {
+    fn label(self) -> &'static str {
+        match self {
+            Reload::Swapped => "swapped",
+            Reload::Unchanged => "unchanged",
+            Reload::Refused => "refused",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: Arc<str>,
+    method: &'static str,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteMethodLabels {
+    route: Arc<str>,
+    method: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: Arc<str>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VersionLabels {
+    version: &'static str,
+}
+
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn duration_histogram() -> Histogram {
+    Histogram::new(DURATION_BUCKETS)
+}
+
+fn histogram_family<L: Clone + std::hash::Hash + Eq>() -> HistogramFamily<L> {
+    Family::new_with_constructor(duration_histogram)
+}
+
+/// The gateway's metrics. `Send + Sync`; share it as `Arc<Metrics>`.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    routes: RouteLabelSet,
+    requests: Family<RequestLabels, Counter>,
+    durations: HistogramFamily<RouteMethodLabels>,
+    in_flight: Gauge,
+    request_invalid: Family<RouteLabels, Counter>,
+    response_invalid: Family<RouteLabels, Counter>,
+    statement_ok: Histogram,
+    statement_error: Histogram,
+    connections_open: Gauge,
+    connections_busy: Gauge,
+    reloads_swapped: Counter,
+    reloads_unchanged: Counter,
+    reloads_refused: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric, with the fixed label sets already present at zero.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("specgate");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "requests",
+            "HTTP requests answered, by route template, method and status",
+            requests.clone(),
+        );
+        let durations = histogram_family::<RouteMethodLabels>();
+        registry.register_with_unit(
+            "request_duration",
+            "Time to answer HTTP requests, by route template and method",
+            Unit::Seconds,
+            durations.clone(),
+        );
+        let in_flight = Gauge::default();
+        registry.register(
+            "requests_in_flight",
+            "HTTP requests being answered now",
+            in_flight.clone(),
+        );
+        let request_invalid = Family::<RouteLabels, Counter>::default();
+        registry.register(
+            "request_validation_failures",
+            "Request bodies or parameters refused by the contract's schemas, by route template",
+            request_invalid.clone(),
+        );
+        let response_invalid = Family::<RouteLabels, Counter>::default();
+        registry.register(
+            "response_validation_failures",
+            "Responses that violated their representation schema, by route template",
+            response_invalid.clone(),
+        );
+        let statements = histogram_family::<OutcomeLabels>();
+        registry.register_with_unit(
+            "statement_duration",
+            "Time each database statement took, by outcome (ok, error)",
+            Unit::Seconds,
+            statements.clone(),
+        );
+        let connections = Family::<StateLabels, Gauge>::default();
+        registry.register(
+            "db_connections",
+            "Database connections of the pool, by state (open, busy)",
+            connections.clone(),
+        );
+        let reloads = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "contract_reloads",
+            "Contract reloads, by result (swapped, unchanged, refused)",
+            reloads.clone(),
+        );
+        let build = Family::<VersionLabels, Gauge>::default();
+        registry.register(
+            "build_info",
+            "Always 1; the label says which specgate version runs",
+            build.clone(),
+        );
+        build
+            .get_or_create(&VersionLabels {
+                version: env!("CARGO_PKG_VERSION"),
+            })
+            .set(1);
+        let outcome = |outcome| statements.get_or_create(&OutcomeLabels { outcome }).clone();
+        let state = |state| connections.get_or_create(&StateLabels { state }).clone();
+        let result = |result: Reload| {
+            reloads
+                .get_or_create(&ResultLabels {
+                    result: result.label(),
+                })
+                .clone()
+        };
+        Metrics {
+            statement_ok: outcome("ok"),
+            statement_error: outcome("error"),
+            connections_open: state("open"),
+            connections_busy: state("busy"),
+            reloads_swapped: result(Reload::Swapped),
+            reloads_unchanged: result(Reload::Unchanged),
+            reloads_refused: result(Reload::Refused),
+            registry,
+            routes: RouteLabelSet::default(),
+            requests,
+            durations,
+            in_flight,
+            request_invalid,
+            response_invalid,
+        }
+    }
+
+    /// Counts a request as in flight until the returned guard is dropped.
+    pub fn in_flight(&self) -> InFlight {
+        self.in_flight.inc();
+        InFlight(self.in_flight.clone())
+    }
+
+    /// Records an answered request. `route` is the route's template (such as
+    /// `/api/users/{id}/`) or [`UNMATCHED`], never the request's path: each distinct
+    /// value is a time series.
+    pub fn request(&self, route: &str, method: &Method, status: u16, elapsed: Duration) {
+        let route = self.routes.label(route);
+        let method = method_label(method);
+        self.requests
+            .get_or_create(&RequestLabels {
+                route: route.clone(),
+                method,
+                status,
+            })
+            .inc();
+        self.durations
+            .get_or_create(&RouteMethodLabels { route, method })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts a request whose body or parameters the schemas refused.
+    pub fn request_invalid(&self, route: &str) {
+        let route = self.routes.label(route);
+        self.request_invalid
+            .get_or_create(&RouteLabels { route })
+            .inc();
+    }
+
+    /// Counts a response that violated its representation schema.
+    pub fn response_invalid(&self, route: &str) {
+        let route = self.routes.label(route);
+        self.response_invalid
+            .get_or_create(&RouteLabels { route })
+            .inc();
+    }
+
+    /// Records how long one database statement took, and whether it succeeded.
+    pub fn statement(&self, elapsed: Duration, ok: bool) {
+        let histogram = if ok {
+            &self.statement_ok
+        } else {
+            &self.statement_error
+        };
+        histogram.observe(elapsed.as_secs_f64());
+    }
+
+    /// Sets the pool's connection counts: `open` in all, `busy` of them lent out.
+    pub fn connections(&self, open: i64, busy: i64) {
+        self.connections_open.set(open);
+        self.connections_busy.set(busy);
+    }
+
+    /// Counts a contract reload by what became of it.
+    pub fn reload(&self, result: Reload) {
+        let counter = match result {
+            Reload::Swapped => &self.reloads_swapped,
+            Reload::Unchanged => &self.reloads_unchanged,
+            Reload::Refused => &self.reloads_refused,
+        };
+        counter.inc();
+    }
+
+    /// Every metric in the OpenMetrics text format (see [`CONTENT_TYPE`]).
+    pub fn render(&self) -> Result<String, std::fmt::Error> {
+        let mut text = String::with_capacity(8 * 1024);
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
+        Ok(text)
+    }
+}
+
+/// A request counted in `specgate_requests_in_flight`; dropping it counts the request out.
+#[derive(Debug)]
+#[must_use = "the request counts as in flight only while the guard lives"]
+pub struct InFlight(Gauge);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// The method label: the standard methods by name, any other as `OTHER` (clients choose
+/// methods, and each label value is a time series).
+fn method_label(method: &Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
+        "TRACE" => "TRACE",
+        "CONNECT" => "CONNECT",
+        _ => "OTHER",
+    }
+}
+
+/// The route labels seen so far, each allocated once and then shared.
+#[derive(Debug)]
+struct RouteLabelSet {
+    known: RwLock<HashSet<Arc<str>>>,
+    overflow: Arc<str>,
+    warned: AtomicBool,
+}
+
+impl Default for RouteLabelSet {
+    fn default() -> Self {
+        RouteLabelSet {
+            known: RwLock::default(),
+            overflow: Arc::from(OVERFLOW),
+            warned: AtomicBool::new(false),
+        }
+    }
+}
+
+impl RouteLabelSet {
+    /// The shared label for `route`: the one already known, a new one while fewer than
+    /// [`MAX_ROUTES`] are, else the overflow label.
+    fn label(&self, route: &str) -> Arc<str> {
+        let known = self.known.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some(label) = known.get(route) {
+            return label.clone();
+        }
+        drop(known);
+        let mut known = self.known.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(label) = known.get(route) {
+            return label.clone();
+        }
+        if known.len() >= MAX_ROUTES {
+            if !self.warned.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    "more than {MAX_ROUTES} route labels; further routes are counted as \
+                     {OVERFLOW:?}"
+                );
+            }
+            return self.overflow.clone();
+        }
+        let label: Arc<str> = Arc::from(route);
+        known.insert(label.clone());
+        label
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sample lines of `text` whose name is `name`, as (labels, value).
+    fn samples<'a>(text: &'a str, name: &str) -> Vec<(&'a str, &'a str)> {
+        text.lines()
+            .filter(|line| !line.starts_with('#'))
+            .filter_map(|line| {
+                let (series, value) = line.rsplit_once(' ')?;
+                let (series_name, labels) = match series.split_once('{') {
+                    Some((n, rest)) => (n, rest.trim_end_matches('}')),
+                    None => (series, ""),
+                };
+                (series_name == name).then_some((labels, value))
+            })
+            .collect()
+    }
+
+    fn render(metrics: &Metrics) -> String {
+        metrics.render().expect("the registry encodes")
+    }
+
+    #[test]
+    fn fixed_label_sets_are_there_from_the_start() {
+        let text = render(&Metrics::new());
+        for result in ["swapped", "unchanged", "refused"] {
+            let label = format!("result=\"{result}\"");
+            assert!(
+                samples(&text, "specgate_contract_reloads_total").contains(&(&label, "0")),
+                "{result} missing in\n{text}"
+            );
+        }
+        let version = format!("version=\"{}\"", env!("CARGO_PKG_VERSION"));
+        assert_eq!(
+            samples(&text, "specgate_build_info"),
+            vec![(version.as_str(), "1")]
+        );
+        assert_eq!(
+            samples(&text, "specgate_requests_in_flight"),
+            vec![("", "0")]
+        );
+        assert!(text.trim_end().ends_with("# EOF"));
+    }
+
+    #[test]
+    fn requests_are_counted_per_route_method_and_status() {
+        let metrics = Metrics::new();
+        let ms = Duration::from_millis(1);
+        for _ in 0..3 {
+            metrics.request("/api/users/{id}/", &Method::GET, 200, ms);
+        }
+        metrics.request("/api/users/{id}/", &Method::GET, 404, ms);
+        metrics.request("/api/users/", &Method::POST, 201, ms);
+        let text = render(&metrics);
+        let mut counts = samples(&text, "specgate_requests_total");
+        counts.sort();
+        assert_eq!(
+            counts,
+            vec![
+                (r#"route="/api/users/",method="POST",status="201""#, "1"),
+                (r#"route="/api/users/{id}/",method="GET",status="200""#, "3"),
+                (r#"route="/api/users/{id}/",method="GET",status="404""#, "1"),
+            ]
+        );
+    }
+
+    #[test]
+    fn durations_land_in_their_buckets() {
+        let metrics = Metrics::new();
+        metrics.request("/r/", &Method::GET, 200, Duration::from_micros(50));
+        metrics.request("/r/", &Method::GET, 200, Duration::from_millis(3));
+        metrics.request("/r/", &Method::GET, 200, Duration::from_secs(60));
+        let text = render(&metrics);
+        assert!(text.contains("# TYPE specgate_request_duration_seconds histogram"));
+        assert!(text.contains("# UNIT specgate_request_duration_seconds seconds"));
+        let buckets = samples(&text, "specgate_request_duration_seconds_bucket");
+        let bucket = |le: &str| {
+            let labels = format!(r#"le="{le}",route="/r/",method="GET""#);
+            buckets
+                .iter()
+                .find(|(l, _)| *l == labels)
+                .map(|(_, v)| *v)
+                .unwrap_or_else(|| panic!("no bucket {le} in\n{text}"))
+        };
+        assert_eq!(bucket("0.0001"), "1");
+        assert_eq!(bucket("0.0025"), "1");
+        assert_eq!(bucket("0.005"), "2");
+        assert_eq!(bucket("30.0"), "2");
+        assert_eq!(bucket("+Inf"), "3");
+        assert_eq!(
+            samples(&text, "specgate_request_duration_seconds_count"),
+            vec![(r#"route="/r/",method="GET""#, "3")]
+        );
+    }
+
+    #[test]
+    fn unusual_methods_share_one_label() {
+        let metrics = Metrics::new();
+        let brew = Method::from_bytes(b"BREW").expect("a token");
+        let purge = Method::from_bytes(b"PURGE").expect("a token");
+        metrics.request(UNMATCHED, &brew, 405, Duration::ZERO);
+        metrics.request(UNMATCHED, &purge, 405, Duration::ZERO);
+        let text = render(&metrics);
+        assert_eq!(
+            samples(&text, "specgate_requests_total"),
+            vec![(r#"route="unmatched",method="OTHER",status="405""#, "2")]
+        );
+    }
+
+    #[test]
+    fn in_flight_follows_the_guards() {
+        let metrics = Metrics::new();
+        let first = metrics.in_flight();
+        let second = metrics.in_flight();
+        assert_eq!(
+            samples(&render(&metrics), "specgate_requests_in_flight"),
+            vec![("", "2")]
+        );
+        drop(first);
+        assert_eq!(
+            samples(&render(&metrics), "specgate_requests_in_flight"),
+            vec![("", "1")]
+        );
+        drop(second);
+        assert_eq!(
+            samples(&render(&metrics), "specgate_requests_in_flight"),
+            vec![("", "0")]
+        );
+    }
+
+    #[test]
+    fn validation_statements_connections_and_reloads() {
+        let metrics = Metrics::new();
+        metrics.request_invalid("/a/");
+        metrics.request_invalid("/a/");
+        metrics.response_invalid("/b/");
+        metrics.statement(Duration::from_millis(2), true);
+        metrics.statement(Duration::from_millis(2), true);
+        metrics.statement(Duration::from_millis(7), false);
+        metrics.connections(4, 1);
+        metrics.reload(Reload::Swapped);
+        metrics.reload(Reload::Refused);
+        metrics.reload(Reload::Refused);
+        let text = render(&metrics);
+        assert_eq!(
+            samples(&text, "specgate_request_validation_failures_total"),
+            vec![(r#"route="/a/""#, "2")]
+        );
+        assert_eq!(
+            samples(&text, "specgate_response_validation_failures_total"),
+            vec![(r#"route="/b/""#, "1")]
+        );
+        let mut statements = samples(&text, "specgate_statement_duration_seconds_count");
+        statements.sort();
+        assert_eq!(
+            statements,
+            vec![(r#"outcome="error""#, "1"), (r#"outcome="ok""#, "2")]
+        );
+        let mut connections = samples(&text, "specgate_db_connections");
+        connections.sort();
+        assert_eq!(
+            connections,
+            vec![(r#"state="busy""#, "1"), (r#"state="open""#, "4")]
+        );
+        let mut reloads = samples(&text, "specgate_contract_reloads_total");
+        reloads.sort();
+        assert_eq!(
+            reloads,
+            vec![
+                (r#"result="refused""#, "2"),
+                (r#"result="swapped""#, "1"),
+                (r#"result="unchanged""#, "0"),
+            ]
+        );
+    }
+
+    #[test]
+    fn route_labels_are_shared_and_bounded() {
+        let routes = RouteLabelSet::default();
+        let first = routes.label("/api/users/{id}/");
+        let again = routes.label("/api/users/{id}/");
+        assert!(Arc::ptr_eq(&first, &again), "interned once");
+        for n in 1..MAX_ROUTES {
+            routes.label(&format!("/r{n}/"));
+        }
+        assert_eq!(&*routes.label("/one-too-many/"), OVERFLOW);
+        assert_eq!(&*routes.label("/api/users/{id}/"), "/api/users/{id}/");
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        let metrics = Metrics::new();
+        metrics.request_invalid("/q\"uote\\/");
+        let text = render(&metrics);
+        assert_eq!(
+            samples(&text, "specgate_request_validation_failures_total"),
+            vec![(r#"route="/q\"uote\\/""#, "1")]
+        );
+    }
+}
