@@ -1,7 +1,7 @@
 //! Settings from flags and environment, with defaults that work on a fresh machine.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Limits on what a client may send and how long anything may take; each has a flag
@@ -142,6 +142,16 @@ pub struct Settings {
 /// The file name of the default database, an SQLite file in the spec folder.
 pub const DEFAULT_SQLITE_FILE: &str = "specgate.sqlite3";
 
+/// The SQLite URL of a file, escaping what a URL would read otherwise.
+pub fn sqlite_url(path: &Path) -> String {
+    const SPECIAL: &percent_encoding::AsciiSet =
+        &percent_encoding::CONTROLS.add(b'%').add(b'?').add(b'#');
+    format!(
+        "sqlite://{}",
+        percent_encoding::utf8_percent_encode(&path.to_string_lossy(), SPECIAL)
+    )
+}
+
 /// The usage text.
 pub const USAGE: &str = "usage: specgate [serve|check|migrate|openapi] [--listen ADDR] [--spec DIR] [--database-url URL] [--log FILTER] [--no-migrate] [--max-connections N]
 
@@ -166,7 +176,7 @@ impl Settings {
     pub fn database_url(&self) -> String {
         self.database_url
             .clone()
-            .unwrap_or_else(|| crate::db::sqlite_url(&self.spec.join(DEFAULT_SQLITE_FILE)))
+            .unwrap_or_else(|| sqlite_url(&self.spec.join(DEFAULT_SQLITE_FILE)))
     }
 
     /// Reads `args` (without the program name) over the environment given by `env`.
