@@ -158,13 +158,15 @@ impl Settings {
 }
 
 /// The command line and environment as clap declares and reads them. Every argument is
-/// global, so flags may come before or after the command, as they always could.
+/// global, so flags may come before or after the command, and a flag given twice takes its
+/// last value (the test harness gives defaults a test then overrides), as they always could.
 #[derive(Debug, Parser)]
 #[command(
     name = "specgate",
     about = "An API gateway whose behaviour is its contract: serves the API that routes.yaml, \
              schemas/ and migrations/ describe, over SQLite or PostgreSQL.",
     disable_help_subcommand = true,
+    args_override_self = true,
     max_term_width = 100
 )]
 struct Cli {
@@ -471,6 +473,26 @@ mod tests {
         ]);
         assert_eq!(s.database_url(), "sqlite::memory:");
         assert_eq!(s.max_connections, 4);
+        let s = ok(&[
+            "--max-connections",
+            "4",
+            "--log",
+            "warn",
+            "--max-connections",
+            "1",
+        ]);
+        assert_eq!(s.max_connections, 1, "the last of a repeated flag wins");
+        let s = ok(&[
+            "--max-body",
+            "5",
+            "check",
+            "--max-body",
+            "6",
+            "--no-migrate",
+            "--no-migrate",
+        ]);
+        assert_eq!(s.limits.max_body, 6);
+        assert!(!s.migrate);
     }
 
     #[test]
