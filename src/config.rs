@@ -1,8 +1,18 @@
 //! Settings from flags and environment, with defaults that work on a fresh machine.
+//!
+//! Every flag is declared once, on the private `Cli` below, with its environment variable,
+//! its default and its help line; clap reads the command line and the environment from that
+//! declaration and writes `--help` from it, so the three cannot drift apart.
 
+use std::ffi::OsString;
+use std::fmt;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::num::ParseIntError;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::time::Duration;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 /// Limits on what a client may send and how long anything may take; each has a flag
 /// `--NAME VALUE` and an environment variable `SPECGATE_NAME` (upper-cased, `-` → `_`).
@@ -36,85 +46,51 @@ pub struct Limits {
     pub shutdown_grace: Duration,
 }
 
+/// The limits a fresh machine gets, the defaults of the limit flags.
+const DEFAULT_LIMITS: Limits = Limits {
+    max_body: 1024 * 1024,
+    max_header_bytes: 16 * 1024,
+    max_headers: 100,
+    max_query_bytes: 8 * 1024,
+    max_query_params: 256,
+    max_json_depth: 32,
+    max_clients: 1024,
+    header_timeout: Duration::from_secs(10),
+    body_timeout: Duration::from_secs(10),
+    request_timeout: Duration::from_secs(30),
+    statement_timeout: Duration::from_secs(10),
+    pool_timeout: Duration::from_secs(5),
+    shutdown_grace: Duration::from_secs(10),
+};
+
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_body: 1024 * 1024,
-            max_header_bytes: 16 * 1024,
-            max_headers: 100,
-            max_query_bytes: 8 * 1024,
-            max_query_params: 256,
-            max_json_depth: 32,
-            max_clients: 1024,
-            header_timeout: Duration::from_secs(10),
-            body_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
-            statement_timeout: Duration::from_secs(10),
-            pool_timeout: Duration::from_secs(5),
-            shutdown_grace: Duration::from_secs(10),
-        }
+        DEFAULT_LIMITS
     }
-}
-
-impl Limits {
-    /// Sets the limit called `name` (its flag without `--`) from text; `Ok(false)` when no
-    /// limit has that name.
-    fn set(&mut self, name: &str, value: &str) -> Result<bool, String> {
-        let number = || {
-            value
-                .trim()
-                .parse::<u64>()
-                .map_err(|e| format!("{name}: {e}"))
-        };
-        let size = || number().map(|n| usize::try_from(n).unwrap_or(usize::MAX));
-        let millis = || number().map(Duration::from_millis);
-        match name {
-            "max-body" => self.max_body = size()?,
-            "max-header-bytes" => self.max_header_bytes = size()?.max(8192),
-            "max-headers" => self.max_headers = size()?,
-            "max-query-bytes" => self.max_query_bytes = size()?,
-            "max-query-params" => self.max_query_params = size()?,
-            "max-json-depth" => self.max_json_depth = size()?.max(1),
-            "max-clients" => self.max_clients = size()?.max(1),
-            "header-timeout-ms" => self.header_timeout = millis()?,
-            "body-timeout-ms" => self.body_timeout = millis()?,
-            "request-timeout-ms" => self.request_timeout = millis()?,
-            "statement-timeout-ms" => self.statement_timeout = millis()?,
-            "pool-timeout-ms" => self.pool_timeout = millis()?,
-            "shutdown-grace-ms" => self.shutdown_grace = millis()?,
-            _ => return Ok(false),
-        }
-        Ok(true)
-    }
-
-    const NAMES: [&'static str; 13] = [
-        "max-body",
-        "max-header-bytes",
-        "max-headers",
-        "max-query-bytes",
-        "max-query-params",
-        "max-json-depth",
-        "max-clients",
-        "header-timeout-ms",
-        "body-timeout-ms",
-        "request-timeout-ms",
-        "statement-timeout-ms",
-        "pool-timeout-ms",
-        "shutdown-grace-ms",
-    ];
 }
 
 /// What to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
 pub enum Command {
     /// Serve the API (the default).
     Serve,
-    /// Load and cross-check the spec files (and the database, when reachable).
+    /// Load and cross-check routes.yaml, schemas/ and, if reachable, the database.
     Check,
-    /// Apply the migrations and exit.
+    /// Apply migrations/ and exit.
     Migrate,
-    /// Print the OpenAPI document.
+    /// Print the OpenAPI 3.1 document.
+    #[command(name = "openapi")]
     OpenApi,
+}
+
+/// How log lines are written on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines (coloured on a terminal).
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
 }
 
 /// Everything the binary is told.
@@ -131,8 +107,15 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// `--log` / `SPECGATE_LOG`: a tracing filter such as `info` or `specgate=debug`.
     pub log: String,
+    /// `--log-format` / `SPECGATE_LOG_FORMAT`: text or JSON lines.
+    pub log_format: LogFormat,
     /// `--no-migrate` / `SPECGATE_MIGRATE=0`: skip migrations at start-up.
     pub migrate: bool,
+    /// `--no-watch` / `SPECGATE_WATCH=0`: do not watch the spec folder for changes.
+    pub watch: bool,
+    /// `--admin-listen` / `SPECGATE_ADMIN_LISTEN`: where the admin listener listens; none
+    /// means no admin listener.
+    pub admin_listen: Option<SocketAddr>,
     /// `--max-connections` / `SPECGATE_MAX_CONNECTIONS`: database pool size.
     pub max_connections: u32,
     /// Limits and timeouts.
@@ -142,23 +125,15 @@ pub struct Settings {
 /// The file name of the default database, an SQLite file in the spec folder.
 pub const DEFAULT_SQLITE_FILE: &str = "specgate.sqlite3";
 
-/// The usage text.
-pub const USAGE: &str = "usage: specgate [serve|check|migrate|openapi] [--listen ADDR] [--spec DIR] [--database-url URL] [--log FILTER] [--no-migrate] [--max-connections N]
-
-  serve     serve the API (default)
-  check     load and cross-check routes.yaml, schemas/ and, if reachable, the database
-  migrate   apply migrations/ and exit
-  openapi   print the OpenAPI 3.1 document
-
-environment: SPECGATE_LISTEN (127.0.0.1:8000), SPECGATE_SPEC (.), DATABASE_URL
-(sqlite:SPEC/specgate.sqlite3; also sqlite::memory: or postgres://USER@HOST:PORT/DB),
-SPECGATE_LOG (info), SPECGATE_MIGRATE (1), SPECGATE_MAX_CONNECTIONS (8).
-
-limits (flag --NAME VALUE, or SPECGATE_NAME): max-body (1048576), max-header-bytes (16384),
-max-headers (100), max-query-bytes (8192), max-query-params (256), max-json-depth (32),
-max-clients (1024), header-timeout-ms (10000), body-timeout-ms (10000),
-request-timeout-ms (30000), statement-timeout-ms (10000), pool-timeout-ms (5000),
-shutdown-grace-ms (10000)";
+/// The SQLite URL of a file, escaping what a URL would read otherwise.
+pub fn sqlite_url(path: &Path) -> String {
+    const SPECIAL: &percent_encoding::AsciiSet =
+        &percent_encoding::CONTROLS.add(b'%').add(b'?').add(b'#');
+    format!(
+        "sqlite://{}",
+        percent_encoding::utf8_percent_encode(&path.to_string_lossy(), SPECIAL)
+    )
+}
 
 impl Settings {
     /// The database to use: the one given, else an SQLite file in the spec folder, created
@@ -166,116 +141,473 @@ impl Settings {
     pub fn database_url(&self) -> String {
         self.database_url
             .clone()
-            .unwrap_or_else(|| crate::db::sqlite_url(&self.spec.join(DEFAULT_SQLITE_FILE)))
+            .unwrap_or_else(|| sqlite_url(&self.spec.join(DEFAULT_SQLITE_FILE)))
     }
 
-    /// Reads `args` (without the program name) over the environment given by `env`.
-    pub fn parse(
-        args: &[String],
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Settings, String> {
-        let mut settings = Settings {
-            command: Command::Serve,
-            listen: env("SPECGATE_LISTEN")
-                .unwrap_or_else(|| "127.0.0.1:8000".into())
-                .parse()
-                .map_err(|e| format!("SPECGATE_LISTEN: {e}"))?,
-            spec: PathBuf::from(env("SPECGATE_SPEC").unwrap_or_else(|| ".".into())),
-            database_url: env("DATABASE_URL").filter(|v| !v.is_empty()),
-            log: env("SPECGATE_LOG").unwrap_or_else(|| "info".into()),
-            migrate: env("SPECGATE_MIGRATE").is_none_or(|v| v != "0" && v != "false"),
-            max_connections: env("SPECGATE_MAX_CONNECTIONS")
-                .map(|v| v.parse())
-                .transpose()
-                .map_err(|e| format!("SPECGATE_MAX_CONNECTIONS: {e}"))?
-                .unwrap_or(8),
-            limits: Limits::default(),
-        };
-        for name in Limits::NAMES {
-            let var = format!("SPECGATE_{}", name.to_ascii_uppercase().replace('-', "_"));
-            if let Some(value) = env(&var) {
-                settings
-                    .limits
-                    .set(name, &value)
-                    .map_err(|e| format!("{var}: {e}"))?;
-            }
+    /// Reads the command line `args` (the program name first, as [`std::env::args_os`]
+    /// gives it) over the process environment. A bad or unknown argument, and `--help`,
+    /// come back as clap's error, which prints itself and names its exit code (2 for a bad
+    /// argument, 0 for help).
+    pub fn parse_from<I, T>(args: I) -> Result<Settings, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        Cli::try_parse_from(args).map(Settings::from)
+    }
+}
+
+/// The command line and environment as clap declares and reads them. Every argument is
+/// global, so flags may come before or after the command, and a flag given twice takes its
+/// last value (the test harness gives defaults a test then overrides), as they always could.
+#[derive(Debug, Parser)]
+#[command(
+    name = "specgate",
+    about = "An API gateway whose behaviour is its contract: serves the API that routes.yaml, \
+             schemas/ and migrations/ describe, over SQLite or PostgreSQL.",
+    disable_help_subcommand = true,
+    args_override_self = true,
+    max_term_width = 100
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Address the API listens on.
+    #[arg(
+        long,
+        env = "SPECGATE_LISTEN",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8000",
+        global = true
+    )]
+    listen: SocketAddr,
+    /// Folder holding routes.yaml, schemas/ and migrations/.
+    #[arg(
+        long,
+        env = "SPECGATE_SPEC",
+        value_name = "DIR",
+        default_value = ".",
+        global = true
+    )]
+    spec: PathBuf,
+    /// Database: postgres://USER@HOST:PORT/DB, sqlite:PATH or sqlite::memory: [default:
+    /// the SQLite file specgate.sqlite3 in the spec folder; an empty DATABASE_URL is the
+    /// same]
+    #[arg(long, env = "DATABASE_URL", value_name = "URL", global = true)]
+    database_url: Option<String>,
+    /// Tracing filter, such as info or specgate=debug.
+    #[arg(
+        long,
+        env = "SPECGATE_LOG",
+        value_name = "FILTER",
+        default_value = "info",
+        value_parser = log_filter,
+        global = true
+    )]
+    log: String,
+    /// How log lines are written on stderr.
+    #[arg(
+        long,
+        env = "SPECGATE_LOG_FORMAT",
+        value_name = "FORMAT",
+        value_enum,
+        ignore_case = true,
+        default_value_t = LogFormat::Text,
+        global = true
+    )]
+    log_format: LogFormat,
+    /// Skip the migrations at start-up (SPECGATE_MIGRATE=0 does the same).
+    #[arg(
+        long = "no-migrate",
+        env = "SPECGATE_MIGRATE",
+        action = ArgAction::SetFalse,
+        value_parser = switch,
+        global = true
+    )]
+    migrate: bool,
+    /// Do not watch the spec folder for changes (SPECGATE_WATCH=0 does the same).
+    #[arg(
+        long = "no-watch",
+        env = "SPECGATE_WATCH",
+        action = ArgAction::SetFalse,
+        value_parser = switch,
+        global = true
+    )]
+    watch: bool,
+    /// Address of the admin listener [default: none, no admin listener]
+    #[arg(
+        long,
+        env = "SPECGATE_ADMIN_LISTEN",
+        value_name = "ADDR",
+        global = true
+    )]
+    admin_listen: Option<SocketAddr>,
+    /// Database pool size.
+    #[arg(
+        long,
+        env = "SPECGATE_MAX_CONNECTIONS",
+        value_name = "N",
+        default_value_t = 8,
+        global = true
+    )]
+    max_connections: u32,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// The limit flags, `--NAME VALUE` or `SPECGATE_NAME`, with [`Limits::default`]'s values as
+/// their defaults.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Limits")]
+struct LimitArgs {
+    /// Largest request body in bytes (413 beyond).
+    #[arg(long, env = "SPECGATE_MAX_BODY", value_name = "BYTES", value_parser = size,
+          default_value_t = DEFAULT_LIMITS.max_body, global = true)]
+    max_body: usize,
+    /// Largest request head in bytes (431 beyond; at least 8192).
+    #[arg(long, env = "SPECGATE_MAX_HEADER_BYTES", value_name = "BYTES",
+          value_parser = at_least::<8192>, default_value_t = DEFAULT_LIMITS.max_header_bytes,
+          global = true)]
+    max_header_bytes: usize,
+    /// Most header fields in a request (431 beyond).
+    #[arg(long, env = "SPECGATE_MAX_HEADERS", value_name = "N", value_parser = size,
+          default_value_t = DEFAULT_LIMITS.max_headers, global = true)]
+    max_headers: usize,
+    /// Longest query string in bytes (414 beyond).
+    #[arg(long, env = "SPECGATE_MAX_QUERY_BYTES", value_name = "BYTES", value_parser = size,
+          default_value_t = DEFAULT_LIMITS.max_query_bytes, global = true)]
+    max_query_bytes: usize,
+    /// Most query parameters (400 beyond).
+    #[arg(long, env = "SPECGATE_MAX_QUERY_PARAMS", value_name = "N", value_parser = size,
+          default_value_t = DEFAULT_LIMITS.max_query_params, global = true)]
+    max_query_params: usize,
+    /// Deepest nesting of arrays and objects in a JSON body (400 beyond; at least 1).
+    #[arg(long, env = "SPECGATE_MAX_JSON_DEPTH", value_name = "N", value_parser = at_least::<1>,
+          default_value_t = DEFAULT_LIMITS.max_json_depth, global = true)]
+    max_json_depth: usize,
+    /// Connections served at once; further clients wait to be accepted (at least 1).
+    #[arg(long, env = "SPECGATE_MAX_CLIENTS", value_name = "N", value_parser = at_least::<1>,
+          default_value_t = DEFAULT_LIMITS.max_clients, global = true)]
+    max_clients: usize,
+    /// Time a client has to send its request head, in milliseconds.
+    #[arg(long, env = "SPECGATE_HEADER_TIMEOUT_MS", value_name = "MS",
+          default_value_t = Millis(DEFAULT_LIMITS.header_timeout), global = true)]
+    header_timeout_ms: Millis,
+    /// Time a client has to send its body, in milliseconds (408 beyond).
+    #[arg(long, env = "SPECGATE_BODY_TIMEOUT_MS", value_name = "MS",
+          default_value_t = Millis(DEFAULT_LIMITS.body_timeout), global = true)]
+    body_timeout_ms: Millis,
+    /// Time a request may take once read, in milliseconds (503 beyond).
+    #[arg(long, env = "SPECGATE_REQUEST_TIMEOUT_MS", value_name = "MS",
+          default_value_t = Millis(DEFAULT_LIMITS.request_timeout), global = true)]
+    request_timeout_ms: Millis,
+    /// PostgreSQL's statement_timeout on every connection, in milliseconds; on SQLite, the
+    /// longest wait for the write lock.
+    #[arg(long, env = "SPECGATE_STATEMENT_TIMEOUT_MS", value_name = "MS",
+          default_value_t = Millis(DEFAULT_LIMITS.statement_timeout), global = true)]
+    statement_timeout_ms: Millis,
+    /// How long a request waits for a database connection, in milliseconds (503 beyond).
+    #[arg(long, env = "SPECGATE_POOL_TIMEOUT_MS", value_name = "MS",
+          default_value_t = Millis(DEFAULT_LIMITS.pool_timeout), global = true)]
+    pool_timeout_ms: Millis,
+    /// Time in-flight requests get to finish on SIGTERM/SIGINT, in milliseconds.
+    #[arg(long, env = "SPECGATE_SHUTDOWN_GRACE_MS", value_name = "MS",
+          default_value_t = Millis(DEFAULT_LIMITS.shutdown_grace), global = true)]
+    shutdown_grace_ms: Millis,
+}
+
+impl From<Cli> for Settings {
+    fn from(cli: Cli) -> Settings {
+        Settings {
+            command: cli.command.unwrap_or(Command::Serve),
+            listen: cli.listen,
+            spec: cli.spec,
+            database_url: cli.database_url.filter(|url| !url.is_empty()),
+            log: cli.log,
+            log_format: cli.log_format,
+            migrate: cli.migrate,
+            watch: cli.watch,
+            admin_listen: cli.admin_listen,
+            max_connections: cli.max_connections,
+            limits: cli.limits.into(),
         }
-        let mut args = args.iter();
-        while let Some(arg) = args.next() {
-            let mut value = |name: &str| {
-                args.next()
-                    .cloned()
-                    .ok_or_else(|| format!("{name} needs a value"))
-            };
-            match arg.as_str() {
-                "serve" => settings.command = Command::Serve,
-                "check" => settings.command = Command::Check,
-                "migrate" => settings.command = Command::Migrate,
-                "openapi" => settings.command = Command::OpenApi,
-                "--listen" => {
-                    settings.listen = value(arg)?.parse().map_err(|e| format!("--listen: {e}"))?
-                }
-                "--spec" => settings.spec = PathBuf::from(value(arg)?),
-                "--database-url" => settings.database_url = Some(value(arg)?),
-                "--log" => settings.log = value(arg)?,
-                "--no-migrate" => settings.migrate = false,
-                "--max-connections" => {
-                    settings.max_connections = value(arg)?
-                        .parse()
-                        .map_err(|e| format!("--max-connections: {e}"))?
-                }
-                flag if flag.starts_with("--") && Limits::NAMES.contains(&&flag[2..]) => {
-                    let value = value(arg)?;
-                    settings.limits.set(&flag[2..], &value)?;
-                }
-                other => return Err(format!("unknown argument {other:?}")),
-            }
+    }
+}
+
+impl From<LimitArgs> for Limits {
+    fn from(args: LimitArgs) -> Limits {
+        Limits {
+            max_body: args.max_body,
+            max_header_bytes: args.max_header_bytes,
+            max_headers: args.max_headers,
+            max_query_bytes: args.max_query_bytes,
+            max_query_params: args.max_query_params,
+            max_json_depth: args.max_json_depth,
+            max_clients: args.max_clients,
+            header_timeout: args.header_timeout_ms.0,
+            body_timeout: args.body_timeout_ms.0,
+            request_timeout: args.request_timeout_ms.0,
+            statement_timeout: args.statement_timeout_ms.0,
+            pool_timeout: args.pool_timeout_ms.0,
+            shutdown_grace: args.shutdown_grace_ms.0,
         }
-        Ok(settings)
+    }
+}
+
+/// A duration written as whole milliseconds, the form every `-ms` flag takes.
+#[derive(Debug, Clone, Copy)]
+struct Millis(Duration);
+
+impl FromStr for Millis {
+    type Err = ParseIntError;
+
+    fn from_str(text: &str) -> Result<Millis, ParseIntError> {
+        text.trim()
+            .parse()
+            .map(|ms| Millis(Duration::from_millis(ms)))
+    }
+}
+
+impl fmt::Display for Millis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.as_millis())
+    }
+}
+
+/// A count or a size: a whole number, capped at what this machine can count.
+fn size(text: &str) -> Result<usize, ParseIntError> {
+    text.trim()
+        .parse::<u64>()
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// A [`size`] raised to `MIN` when it is smaller (a limit below `MIN` would refuse
+/// everything).
+fn at_least<const MIN: usize>(text: &str) -> Result<usize, ParseIntError> {
+    size(text).map(|n| n.max(MIN))
+}
+
+/// A tracing filter, refused here when tracing could not read it.
+fn log_filter(text: &str) -> Result<String, String> {
+    tracing_subscriber::EnvFilter::try_new(text)
+        .map(|_| text.to_owned())
+        .map_err(|e| e.to_string())
+}
+
+/// An on/off value: `1`, `true`, `yes`, `on` or `0`, `false`, `no`, `off` (any case). Only
+/// a variable can be empty (the `--no-…` flags take no value); empty means on, the default,
+/// as it always did for `SPECGATE_MIGRATE`.
+fn switch(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "" | "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err("expected 1 or 0 (also true/false, yes/no, on/off)".into()),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use clap::{CommandFactory, FromArgMatches};
+
     use super::*;
 
-    fn args(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
+    /// Parses `args` after the program name with no environment variable seen, whatever
+    /// the machine running the tests has set (tests/settings.rs covers the environment).
+    fn parse(args: &[&str]) -> Result<Settings, clap::Error> {
+        let matches = Cli::command()
+            .mut_args(|arg| arg.env(None))
+            .try_get_matches_from(std::iter::once("specgate").chain(args.iter().copied()))?;
+        Cli::from_arg_matches(&matches).map(Settings::from)
+    }
+
+    fn ok(args: &[&str]) -> Settings {
+        parse(args).unwrap_or_else(|e| panic!("{args:?}: {e}"))
     }
 
     #[test]
-    fn flags_override_environment_and_defaults() {
-        let env = |k: &str| (k == "SPECGATE_LISTEN").then(|| "127.0.0.1:9000".to_owned());
-        let s = Settings::parse(&args(&[]), &env).unwrap_or_else(|e| panic!("{e}"));
+    fn the_declaration_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_work_on_a_fresh_machine() {
+        let s = ok(&[]);
         assert_eq!(s.command, Command::Serve);
-        assert_eq!(s.listen.port(), 9000);
+        assert_eq!(s.listen, "127.0.0.1:8000".parse().unwrap());
+        assert_eq!(s.spec, PathBuf::from("."));
+        assert_eq!(s.database_url, None);
         assert_eq!(s.database_url(), "sqlite://./specgate.sqlite3");
-        let s = Settings::parse(
-            &args(&["check", "--listen", "127.0.0.1:1", "--no-migrate"]),
-            &env,
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.log, "info");
+        assert_eq!(s.log_format, LogFormat::Text);
+        assert!(s.migrate);
+        assert!(s.watch);
+        assert_eq!(s.admin_listen, None);
+        assert_eq!(s.max_connections, 8);
+        assert_eq!(s.limits, Limits::default());
+        assert_eq!(s.limits.max_body, 1024 * 1024);
+        assert_eq!(s.limits.request_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn commands_and_flags_come_in_any_order() {
+        let s = ok(&[
+            "--listen",
+            "127.0.0.1:1",
+            "check",
+            "--no-migrate",
+            "--spec",
+            "x",
+        ]);
         assert_eq!(s.command, Command::Check);
         assert_eq!(s.listen.port(), 1);
+        assert!(!s.migrate);
+        assert_eq!(s.spec, PathBuf::from("x"));
+        assert_eq!(ok(&["migrate", "--log", "warn"]).command, Command::Migrate);
+        assert_eq!(ok(&["--log", "warn", "openapi"]).command, Command::OpenApi);
+        assert_eq!(ok(&["serve"]).command, Command::Serve);
+        let s = ok(&[
+            "--database-url",
+            "sqlite::memory:",
+            "--max-connections",
+            "4",
+        ]);
+        assert_eq!(s.database_url(), "sqlite::memory:");
+        assert_eq!(s.max_connections, 4);
+        let s = ok(&[
+            "--max-connections",
+            "4",
+            "--log",
+            "warn",
+            "--max-connections",
+            "1",
+        ]);
+        assert_eq!(s.max_connections, 1, "the last of a repeated flag wins");
+        let s = ok(&[
+            "--max-body",
+            "5",
+            "check",
+            "--max-body",
+            "6",
+            "--no-migrate",
+            "--no-migrate",
+        ]);
+        assert_eq!(s.limits.max_body, 6);
         assert!(!s.migrate);
     }
 
     #[test]
-    fn limits_come_from_flags_and_environment() {
-        let env = |k: &str| (k == "SPECGATE_MAX_BODY").then(|| "10".to_owned());
-        let s = Settings::parse(&args(&["--request-timeout-ms", "250"]), &env)
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(s.limits.max_body, 10);
+    fn limits_come_from_flags() {
+        let s = ok(&["--request-timeout-ms", "250", "check", "--max-body", "10"]);
         assert_eq!(s.limits.request_timeout, Duration::from_millis(250));
+        assert_eq!(s.limits.max_body, 10);
         assert_eq!(s.limits.max_json_depth, Limits::default().max_json_depth);
-        assert!(Settings::parse(&args(&["--max-body", "lots"]), &|_| None).is_err());
     }
 
     #[test]
-    fn bad_arguments_are_reported() {
-        let env = |_: &str| None;
-        assert!(Settings::parse(&args(&["--bogus"]), &env).is_err());
-        assert!(Settings::parse(&args(&["--listen"]), &env).is_err());
-        assert!(Settings::parse(&args(&["--listen", "nope"]), &env).is_err());
+    fn limits_below_their_floor_are_raised_to_it() {
+        let s = ok(&[
+            "--max-header-bytes",
+            "100",
+            "--max-json-depth",
+            "0",
+            "--max-clients",
+            "0",
+            "--max-headers",
+            "0",
+        ]);
+        assert_eq!(s.limits.max_header_bytes, 8192);
+        assert_eq!(s.limits.max_json_depth, 1);
+        assert_eq!(s.limits.max_clients, 1);
+        assert_eq!(s.limits.max_headers, 0);
+        assert_eq!(
+            ok(&["--max-header-bytes", "9000"]).limits.max_header_bytes,
+            9000
+        );
+    }
+
+    #[test]
+    fn the_new_settings_are_read() {
+        let s = ok(&[
+            "--admin-listen",
+            "127.0.0.1:9001",
+            "--log-format",
+            "json",
+            "--no-watch",
+        ]);
+        assert_eq!(s.admin_listen, Some("127.0.0.1:9001".parse().unwrap()));
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert!(!s.watch);
+        assert!(s.migrate);
+        assert_eq!(ok(&["--log-format", "TEXT"]).log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn bad_arguments_are_usage_errors() {
+        for args in [
+            &["--bogus"][..],
+            &["--listen"],
+            &["--listen", "nope"],
+            &["--max-body", "lots"],
+            &["--max-body", "-1"],
+            &["--max-body", "99999999999999999999"],
+            &["--max-connections", "many"],
+            &["--body-timeout-ms", "1.5"],
+            &["--log-format", "xml"],
+            &["--admin-listen", "localhost"],
+            &["--log", "specgate=loud"],
+            &["bogus"],
+            &["help"],
+            &["check", "migrate"],
+        ] {
+            match parse(args) {
+                Ok(s) => panic!("{args:?} was taken: {s:?}"),
+                Err(e) => assert_eq!(e.exit_code(), 2, "{args:?}: {e}"),
+            }
+        }
+        let e = parse(&["--max-body", "lots"])
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--max-body") && e.contains("lots"), "{e}");
+    }
+
+    #[test]
+    fn help_lists_every_flag_variable_and_default() {
+        let e = parse(&["--help"]).map(|_| ()).unwrap_err();
+        assert_eq!(e.exit_code(), 0);
+        // With the variables declared, as the binary has them.
+        let help = Cli::command().render_long_help().to_string();
+        for text in [
+            "check",
+            "migrate",
+            "openapi",
+            "--listen <ADDR>",
+            "SPECGATE_LISTEN",
+            "[default: 127.0.0.1:8000]",
+            "DATABASE_URL",
+            "--no-migrate",
+            "SPECGATE_MIGRATE",
+            "--no-watch",
+            "SPECGATE_WATCH",
+            "--admin-listen",
+            "SPECGATE_ADMIN_LISTEN",
+            "--log-format",
+            "--max-header-bytes <BYTES>",
+            "SPECGATE_MAX_HEADER_BYTES",
+            "[default: 16384]",
+            "--shutdown-grace-ms <MS>",
+            "SPECGATE_SHUTDOWN_GRACE_MS",
+            "[default: 10000]",
+        ] {
+            assert!(help.contains(text), "{text:?} missing from:\n{help}");
+        }
+    }
+
+    #[test]
+    fn sqlite_urls_escape_what_a_url_would_read() {
+        assert_eq!(
+            sqlite_url(Path::new("/tmp/a?b#c%d e.sqlite3")),
+            "sqlite:///tmp/a%3Fb%23c%25d e.sqlite3"
+        );
     }
 }

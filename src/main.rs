@@ -1,8 +1,8 @@
-//! The `specgate` binary: `serve` (default), `check` and `migrate`.
+//! The `specgate` binary: `serve` (default), `check`, `migrate` and `openapi`.
 
 use std::process::ExitCode;
 
-use specgate::config::{Command, Settings, USAGE};
+use specgate::config::{Command, LogFormat, Settings};
 use specgate::db::Db;
 use specgate::exec::Gateway;
 use specgate::http::{server, stack};
@@ -11,25 +11,11 @@ use specgate::sql::Dialect;
 use sqlx::migrate::MigrateDatabase;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("{USAGE}");
-        return ExitCode::SUCCESS;
-    }
-    let settings = match Settings::parse(&args, &|k| std::env::var(k).ok()) {
+    let settings = match Settings::parse_from(std::env::args_os()) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("specgate: {e}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return usage(&e),
     };
-    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    init_logging(&settings);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -46,6 +32,30 @@ fn main() -> ExitCode {
             eprintln!("specgate: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Prints what clap made of a command line it did not run: help on stdout (exit 0), or a
+/// bad argument with the usage on stderr (exit 2).
+fn usage(e: &clap::Error) -> ExitCode {
+    // Nothing better to do when stdout or stderr is gone; the exit code still tells.
+    let _ = e.print();
+    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
+}
+
+/// Sends the log to stderr, filtered by `--log`, as text lines or one JSON object per line.
+fn init_logging(settings: &Settings) {
+    // `--log` was checked when it was read; the fallback only keeps this total.
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logger = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match settings.log_format {
+        LogFormat::Text => logger
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => logger.json().with_ansi(false).init(),
     }
 }
 

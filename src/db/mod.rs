@@ -84,16 +84,6 @@ pub fn dialect_of(url: &str) -> Result<Dialect, String> {
     }
 }
 
-/// The SQLite URL of a file, escaping what a URL would read otherwise.
-pub fn sqlite_url(path: &Path) -> String {
-    const SPECIAL: &percent_encoding::AsciiSet =
-        &percent_encoding::CONTROLS.add(b'%').add(b'?').add(b'#');
-    format!(
-        "sqlite://{}",
-        percent_encoding::utf8_percent_encode(&path.to_string_lossy(), SPECIAL)
-    )
-}
-
 impl Db {
     /// Connects lazily: the gateway starts even while the database is down. An SQLite file
     /// is created if missing.
