@@ -384,7 +384,10 @@ fn watch_folder(
 }
 
 /// Whether a file event may change the contract: not a read, and about a path that is not
-/// ignored (an event naming no path at all asks for a rescan, so it counts).
+/// ignored (an event naming no path at all asks for a rescan, so it counts). Other files of
+/// the folder count too: a deployment that swaps the whole folder by renaming a directory
+/// beside `routes.yaml` (a Kubernetes ConfigMap's `..data`) changes no watched file itself,
+/// and a reload of unchanged files stops at their hash.
 fn counts(dir: &Path, event: &notify::Event) -> bool {
     let read = matches!(event.kind, EventKind::Access(_))
         && event.kind != EventKind::Access(AccessKind::Close(AccessMode::Write));
