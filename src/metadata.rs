@@ -4,8 +4,9 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::plan::Kind;
 use crate::request::body;
-use crate::spec::{Action, Kind, Resource, Route};
+use crate::spec::{Action, Resource, Route};
 
 /// DRF's `SimpleMetadata` for OPTIONS: names, media types, and the writable actions'
 /// fields, all derived from the schemas.

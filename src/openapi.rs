@@ -4,9 +4,9 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::plan::Lookup;
+use crate::plan::{Kind, Lookup};
 use crate::request::body::PARSES;
-use crate::spec::{Action, Kind, Resource, Route, Spec, schema};
+use crate::spec::{Action, Resource, Route, Spec, schema};
 use crate::validate::{FALSE_WORDS, TRUE_WORDS};
 
 /// The whole document.

@@ -6,7 +6,24 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde_json::Value;
 
-use crate::spec::Kind;
+use crate::spec::ident::Ident;
+
+/// How a value is stored in SQL and rendered in JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `integer`: bigint.
+    Integer,
+    /// `number`: double precision.
+    Number,
+    /// `boolean`.
+    Boolean,
+    /// `string`: text.
+    Text,
+    /// `string` with `format: date-time`: timestamptz, rendered as UTC with microseconds.
+    Timestamp,
+    /// `array` of integers from a relation.
+    IdList,
+}
 
 /// A value bound to a statement parameter, typed so PostgreSQL never has to guess.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,7 +81,7 @@ pub fn utc_timestamp(text: &str) -> Option<NaiveDateTime> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Assign {
     /// The quoted column.
-    pub column: String,
+    pub column: Ident,
     /// How the column is stored.
     pub kind: Kind,
     /// The new value.
@@ -147,7 +164,7 @@ impl Lookup {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Filter {
     /// The quoted column.
-    pub column: String,
+    pub column: Ident,
     /// How the column is stored.
     pub kind: Kind,
     /// The comparison.
@@ -160,7 +177,7 @@ pub struct Filter {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Search {
     /// Quoted columns searched.
-    pub columns: Vec<String>,
+    pub columns: Vec<Ident>,
     /// The terms.
     pub terms: Vec<String>,
 }
@@ -182,7 +199,7 @@ pub enum Plan {
         /// Which rows.
         scope: Scope,
         /// (quoted column, descending), the key last as a tie-breaker.
-        order: Vec<(String, bool)>,
+        order: Vec<(Ident, bool)>,
         /// Page size.
         limit: i64,
         /// Rows skipped.
@@ -208,7 +225,7 @@ pub enum Plan {
         /// The columns given; the others take their defaults.
         values: Vec<Assign>,
         /// Quoted unique columns among `values`, checked before inserting.
-        guarded: Vec<String>,
+        guarded: Vec<Ident>,
     },
     /// Change a row, if in scope.
     Update {
@@ -229,7 +246,7 @@ pub enum Plan {
     /// For each (column, value): whether another row already holds the value.
     Taken {
         /// Unique columns and candidate values.
-        checks: Vec<(String, SqlValue)>,
+        checks: Vec<(Ident, SqlValue)>,
         /// The row being updated, which does not count.
         except: Option<i64>,
     },

@@ -12,9 +12,9 @@
 //! LIKE ignores ASCII case), NULLs sort last ascending and first descending, lists travel as
 //! one JSON array read by `json_each`, and timestamps are stored as fixed-width UTC text.
 
-use crate::db::store_timestamp;
-use crate::plan::{Assign, Filter, Lookup, Plan, Scope, SqlValue};
-use crate::spec::{Field, Kind, Resource, Source};
+use crate::plan::{Assign, Filter, Kind, Lookup, Plan, Scope, SqlValue, utc_timestamp};
+use crate::spec::ident::Ident;
+use crate::spec::{Field, Resource, Source};
 
 /// The SQL a database speaks; chosen once, when the pool is made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,7 +185,7 @@ fn create_sql(
     st: &mut Statement,
     resource: &Resource,
     values: &[Assign],
-    guarded: &[String],
+    guarded: &[Ident],
 ) -> String {
     let table = &resource.table;
     let select = select_list(st.dialect, resource);
@@ -200,7 +200,7 @@ fn create_sql(
         let guards: Vec<String> = guarded
             .iter()
             .filter_map(|column| {
-                let at = columns.iter().position(|c| c == column)?;
+                let at = values.iter().position(|a| a.column == *column)?;
                 Some(format!(
                     "NOT EXISTS (SELECT 1 FROM {table} g WHERE g.{column} = {})",
                     placeholders[at]
@@ -232,7 +232,7 @@ fn list_sql(
     st: &mut Statement,
     resource: &Resource,
     scope: &Scope,
-    order: &[(String, bool)],
+    order: &[(Ident, bool)],
     limit: i64,
     offset: i64,
 ) -> String {
@@ -339,7 +339,7 @@ fn returning_list(resource: &Resource) -> String {
 }
 
 fn field_sql(dialect: Dialect, resource: &Resource, field: &Field, t: &str) -> String {
-    let alias = crate::spec::quote(&field.name);
+    let alias = &field.alias;
     let key = &resource.key;
     match (dialect, &field.source) {
         (Dialect::Postgres, Source::Column(column)) => {
@@ -494,6 +494,20 @@ fn compared(st: &mut Statement, filter: &Filter) -> String {
     }
 }
 
+/// How SQLite stores timestamps: UTC, always six fraction digits, so that text order is
+/// time order and equal instants are equal text (`2025-11-06 08:00:00.000000`).
+pub const SQLITE_TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.6f";
+
+/// A timestamp as a client or filter gives it (RFC 3339, or naive and taken as UTC, or a
+/// date) in SQLite's stored form; `None` if it does not read as one.
+pub fn store_timestamp(text: &str) -> Option<String> {
+    Some(
+        utc_timestamp(text)?
+            .format(SQLITE_TIMESTAMP_FORMAT)
+            .to_string(),
+    )
+}
+
 /// Escapes LIKE's metacharacters (`%`, `_` and the escape `\`) so they match literally.
 pub fn escape_like(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -529,6 +543,19 @@ mod tests {
     fn fixture() -> crate::spec::Spec {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/books");
         crate::spec::load(&dir).unwrap_or_else(|p| panic!("{p:?}"))
+    }
+
+    /// The compiled column of the field `name`: tests cannot quote identifiers themselves.
+    fn column(resource: &Resource, name: &str) -> Ident {
+        match resource
+            .fields
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| &f.source)
+        {
+            Some(Source::Column(column)) => column.clone(),
+            _ => panic!("{name} is not a column field"),
+        }
     }
 
     const SELECT: &str = "t.\"book_id\"::int8 AS \"book_id\", t.\"title\"::text AS \"title\", t.\"isbn\"::text AS \"isbn\", t.\"pages\"::int8 AS \"pages\", t.\"in_print\"::bool AS \"in_print\", ARRAY(SELECT j.\"author_id\"::int8 FROM \"library_book_authors\" j WHERE j.\"book_id\" = t.\"book_id\" ORDER BY 1) AS \"authors\", t.\"shelved_at\"::timestamptz AS \"shelved_at\"";
@@ -570,12 +597,12 @@ mod tests {
         let books = &spec.resources[0];
         let values = vec![
             Assign {
-                column: "\"title\"".into(),
+                column: column(books, "title"),
                 kind: Kind::Text,
                 value: SqlValue::Text(Some("Dune".into())),
             },
             Assign {
-                column: "\"isbn\"".into(),
+                column: column(books, "isbn"),
                 kind: Kind::Text,
                 value: SqlValue::Text(Some("1".into())),
             },
@@ -585,7 +612,7 @@ mod tests {
             books,
             &Plan::Create {
                 values,
-                guarded: vec!["\"isbn\"".into()],
+                guarded: vec![column(books, "isbn")],
             },
         );
         assert_eq!(
@@ -602,7 +629,10 @@ mod tests {
         let books = &spec.resources[0];
         let plan = Plan::List {
             scope: Scope::default(),
-            order: vec![("\"pages\"".into(), true), ("\"book_id\"".into(), false)],
+            order: vec![
+                (column(books, "pages"), true),
+                (column(books, "book_id"), false),
+            ],
             limit: 2,
             offset: 4,
         };
@@ -624,7 +654,7 @@ mod tests {
         let spec = fixture();
         let books = &spec.resources[0];
         let plan = Plan::Taken {
-            checks: vec![("\"isbn\"".into(), SqlValue::Text(Some("1".into())))],
+            checks: vec![(column(books, "isbn"), SqlValue::Text(Some("1".into())))],
             except: Some(3),
         };
         let st = build(Dialect::Postgres, books, &plan);
@@ -635,29 +665,48 @@ mod tests {
     }
 
     #[test]
+    fn sqlite_timestamps_are_stored_fixed_width_in_utc() {
+        assert_eq!(
+            store_timestamp("2025-11-06T09:30:00+01:30").as_deref(),
+            Some("2025-11-06 08:00:00.000000")
+        );
+        assert_eq!(
+            store_timestamp("2025-11-06").as_deref(),
+            Some("2025-11-06 00:00:00.000000")
+        );
+        assert_eq!(
+            store_timestamp("2025-11-06 08:00:00.5").as_deref(),
+            Some("2025-11-06 08:00:00.500000")
+        );
+        assert_eq!(store_timestamp("yesterday"), None);
+    }
+
+    #[test]
     fn like_metacharacters_are_escaped() {
         assert_eq!(escape_like(r"50%_a\b"), r"50\%\_a\\b");
     }
 
     #[test]
     fn user_text_only_travels_as_parameters() {
+        let spec = fixture();
+        let books = &spec.resources[0];
         let mut st = Statement::new(Dialect::Postgres);
         let scope = Scope {
             filters: vec![Filter {
-                column: "\"name\"".into(),
+                column: column(books, "title"),
                 kind: Kind::Text,
                 lookup: Lookup::IContains,
                 value: SqlValue::Text(Some("'; DROP TABLE x; --".into())),
             }],
             search: Some(Search {
-                columns: vec!["\"a\"".into(), "\"b\"".into()],
+                columns: vec![column(books, "title"), column(books, "isbn")],
                 terms: vec!["x%".into()],
             }),
         };
         let sql = scope_sql(&mut st, &scope);
         assert_eq!(
             sql,
-            " AND upper(t.\"name\"::text) LIKE upper($1) AND (upper(t.\"a\"::text) LIKE upper($2) OR upper(t.\"b\"::text) LIKE upper($2))"
+            " AND upper(t.\"title\"::text) LIKE upper($1) AND (upper(t.\"title\"::text) LIKE upper($2) OR upper(t.\"isbn\"::text) LIKE upper($2))"
         );
         assert!(!sql.contains("DROP"));
         assert!(

@@ -16,11 +16,11 @@ use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{Arguments, Row as _, SqlSafeStr, SqlitePool};
 
 use crate::config::Limits;
-use crate::plan::SqlValue;
-use crate::spec::{Field, Kind, Spec};
+use crate::plan::{Kind, SqlValue};
+use crate::spec::{Field, Source, Spec};
 use crate::sql::{Dialect, Statement};
 
-pub use sqlite::{TIMESTAMP_FORMAT as SQLITE_TIMESTAMP_FORMAT, store_timestamp, upper};
+pub use sqlite::upper;
 
 /// A failure talking to the database.
 #[derive(Debug)]
@@ -173,19 +173,20 @@ impl Db {
     pub async fn missing_columns(&self, spec: &Spec) -> Result<Vec<String>, DbError> {
         let mut wanted: Vec<(String, String, String)> = Vec::new();
         for resource in &spec.resources {
-            let table = unquote(&resource.table);
+            let name = |ident: &crate::spec::ident::Ident| ident.name().into_owned();
+            let table = name(&resource.table);
             for field in &resource.fields {
                 match &field.source {
-                    crate::spec::Source::Column(c) => {
-                        wanted.push((resource.name.clone(), table.clone(), unquote(c)))
+                    Source::Column(c) => {
+                        wanted.push((resource.name.clone(), table.clone(), name(c)))
                     }
-                    crate::spec::Source::Relation {
+                    Source::Relation {
                         through,
                         source,
                         target,
                     } => {
-                        wanted.push((resource.name.clone(), unquote(through), unquote(source)));
-                        wanted.push((resource.name.clone(), unquote(through), unquote(target)));
+                        wanted.push((resource.name.clone(), name(through), name(source)));
+                        wanted.push((resource.name.clone(), name(through), name(target)));
                     }
                 }
             }
@@ -285,10 +286,6 @@ pub fn migrations(dir: &Path, dialect: Dialect) -> Result<Vec<Migration>, String
     }
     found.sort_by_key(|m| m.version);
     Ok(found)
-}
-
-fn unquote(ident: &str) -> String {
-    ident.trim_matches('"').replace("\"\"", "\"")
 }
 
 /// The statement for SQLite (prepared and cached per connection). Lists travel as one JSON

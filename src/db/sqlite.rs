@@ -1,6 +1,6 @@
 //! What SQLite needs beyond sqlx's driver to answer like PostgreSQL: its connection
-//! settings, a Unicode `upper()` (SQLite's own folds ASCII only), timestamps stored as
-//! fixed-width UTC text, and the meaning of its error codes.
+//! settings, a Unicode `upper()` (SQLite's own folds ASCII only), timestamps read back from
+//! the fixed-width UTC text `sql` stores them as, and the meaning of its error codes.
 
 use std::ffi::c_int;
 use std::str::FromStr;
@@ -127,18 +127,8 @@ unsafe extern "C" fn upper_callback(
     }
 }
 
-/// How timestamps are stored: UTC, always six fraction digits, so that text order is time
-/// order and equal instants are equal text (`2025-11-06 08:00:00.000000`).
-pub const TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.6f";
-
-/// A timestamp as a client or filter gives it (RFC 3339, or naive and taken as UTC, or a
-/// date) in the stored form; `None` if it does not read as one.
-pub fn store_timestamp(text: &str) -> Option<String> {
-    Some(utc_timestamp(text)?.format(TIMESTAMP_FORMAT).to_string())
-}
-
-/// A stored timestamp read back (also accepting the shorter forms SQLite's own date
-/// functions write, such as a column default of `strftime(...)`).
+/// A timestamp as stored (see `sql::store_timestamp`) read back, also accepting the shorter
+/// forms SQLite's own date functions write, such as a column default of `strftime(...)`.
 pub fn read_timestamp(text: &str) -> Option<DateTime<Utc>> {
     Some(utc_timestamp(text)?.and_utc())
 }
@@ -169,20 +159,7 @@ mod tests {
     }
 
     #[test]
-    fn timestamps_are_stored_fixed_width_in_utc() {
-        assert_eq!(
-            store_timestamp("2025-11-06T09:30:00+01:30").as_deref(),
-            Some("2025-11-06 08:00:00.000000")
-        );
-        assert_eq!(
-            store_timestamp("2025-11-06").as_deref(),
-            Some("2025-11-06 00:00:00.000000")
-        );
-        assert_eq!(
-            store_timestamp("2025-11-06 08:00:00.5").as_deref(),
-            Some("2025-11-06 08:00:00.500000")
-        );
-        assert_eq!(store_timestamp("yesterday"), None);
+    fn stored_timestamps_read_back_in_utc() {
         let read = read_timestamp("2025-11-06 08:00:00.364302");
         assert_eq!(
             read.map(|t| t.to_rfc3339()).as_deref(),

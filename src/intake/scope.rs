@@ -4,8 +4,9 @@
 
 use super::query::{Query, is_python_space, python_int};
 use crate::error::ApiError;
-use crate::plan::{Filter, Lookup, Scope, Search, SqlValue, utc_timestamp};
-use crate::spec::{FilterField, Kind, Resource};
+use crate::plan::{Filter, Kind, Lookup, Scope, Search, SqlValue, utc_timestamp};
+use crate::spec::ident::Ident;
+use crate::spec::{FilterField, Resource};
 
 /// The filters and search the query asks for; a bad filter value is a 400 keyed by the
 /// parameter's name.
@@ -151,8 +152,8 @@ fn search(resource: &Resource, query: &Query) -> Option<Search> {
 
 /// `?ordering=a,-b` over the allowed fields (unknown names ignored), else the default; the
 /// key always comes last to make pages stable.
-pub fn ordering(resource: &Resource, query: &Query) -> Vec<(String, bool)> {
-    let mut order: Vec<(String, bool)> = query
+pub fn ordering(resource: &Resource, query: &Query) -> Vec<(Ident, bool)> {
+    let mut order: Vec<(Ident, bool)> = query
         .last("ordering")
         .map(|raw| {
             raw.split(',')

@@ -3,11 +3,15 @@
 //!
 //! This is the only module that knows YAML. Everything a request needs (route matcher,
 //! validators, quoted identifiers, messages) is prepared here, so the request path does no
-//! parsing of configuration and compiles no schema.
+//! parsing of configuration and compiles no schema. Identifiers are [`ident::Ident`]s, which
+//! only this module can make. [`store`] keeps the serving contract and swaps in a reloaded
+//! one once it has passed every check.
 
 mod format;
+pub mod ident;
 mod locate;
 pub mod schema;
+pub mod store;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -15,10 +19,12 @@ use std::path::{Path, PathBuf};
 
 use http::Method;
 
-use crate::plan::Lookup;
+use crate::plan::{Kind, Lookup};
 
 pub use format::ResponseValidation;
-pub use schema::{InputField, InputSchema, Kind};
+pub use schema::{InputField, InputSchema};
+
+use ident::{Ident, quote};
 
 use format::{ResourceDef, RouteDef, RouteTable};
 use locate::Step;
@@ -156,16 +162,16 @@ impl Route {
 /// Where a representation field's value comes from.
 #[derive(Debug, Clone)]
 pub enum Source {
-    /// A column of the resource's table (quoted identifier).
-    Column(String),
-    /// Ids from a join table (quoted identifiers).
+    /// A column of the resource's table.
+    Column(Ident),
+    /// Ids from a join table.
     Relation {
         /// The join table.
-        through: String,
+        through: Ident,
         /// Its column holding this resource's key.
-        source: String,
+        source: Ident,
         /// Its column holding the related id.
-        target: String,
+        target: Ident,
     },
 }
 
@@ -174,6 +180,8 @@ pub enum Source {
 pub struct Field {
     /// The JSON key.
     pub name: String,
+    /// The JSON key quoted, as the SQL alias the field is selected under.
+    pub alias: Ident,
     /// How the value is stored and rendered.
     pub kind: Kind,
     /// Whether `null` is a possible value.
@@ -188,7 +196,7 @@ pub struct Unique {
     /// The JSON key.
     pub field: String,
     /// The quoted column.
-    pub column: String,
+    pub column: Ident,
     /// The message, e.g. "thing with this code already exists.".
     pub message: String,
 }
@@ -199,7 +207,7 @@ pub struct FilterField {
     /// The JSON key, which is the parameter's prefix.
     pub name: String,
     /// The quoted column.
-    pub column: String,
+    pub column: Ident,
     /// How the column is stored (values are parsed accordingly).
     pub kind: Kind,
     /// Lookups allowed.
@@ -225,9 +233,9 @@ pub struct Resource {
     /// Its name in `routes.yaml`.
     pub name: String,
     /// The quoted table.
-    pub table: String,
+    pub table: Ident,
     /// The quoted key column.
-    pub key: String,
+    pub key: Ident,
     /// Index of the key in [`Resource::fields`].
     pub key_field: usize,
     /// The representation's fields, in response order.
@@ -238,28 +246,23 @@ pub struct Resource {
     pub input: Option<InputSchema>,
     /// Unique fields, in input order.
     pub unique: Vec<Unique>,
-    /// Columns `?search=` looks into (quoted).
-    pub search: Vec<String>,
+    /// Columns `?search=` looks into.
+    pub search: Vec<Ident>,
     /// Filterable fields and their lookups.
     pub filters: Vec<FilterField>,
     /// Messages for bad filter values (`nul`, `invalid`).
     pub filter_messages: BTreeMap<String, String>,
     /// Fields `?ordering=` accepts: (name, quoted column).
-    pub ordering: Vec<(String, String)>,
+    pub ordering: Vec<(String, Ident)>,
     /// Default page size.
     pub page_size: u64,
     /// Largest page a client may ask for.
     pub max_page_size: Option<u64>,
     /// The order when none is asked for: (quoted column, descending).
-    pub default_ordering: Vec<(String, bool)>,
+    pub default_ordering: Vec<(Ident, bool)>,
     /// The representation as a SQL projection, per dialect, built once by
     /// `sql::select_list`.
     pub projection: [std::sync::OnceLock<String>; 2],
-}
-
-/// Quotes an identifier for SQL. Identifiers come only from the spec, never from requests.
-pub fn quote(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
 /// Collects problems with their locations in one file.
@@ -440,7 +443,7 @@ fn compile_resource(
         })
         .collect();
     let filters = compile_filters(name, def, &fields, report);
-    let columns_of = |names: &[String]| -> Vec<(String, String)> {
+    let columns_of = |names: &[String]| -> Vec<(String, Ident)> {
         names
             .iter()
             .filter_map(|n| column_kind(&fields, n).map(|(_, c)| (n.clone(), c)))
@@ -474,7 +477,7 @@ fn compile_resource(
     })
 }
 
-fn column_kind(fields: &[Field], property: &str) -> Option<(Kind, String)> {
+fn column_kind(fields: &[Field], property: &str) -> Option<(Kind, Ident)> {
     fields
         .iter()
         .find(|f| f.name == property)
@@ -524,6 +527,7 @@ fn representation_fields(
             }
         };
         fields.push(Field {
+            alias: quote(&prop),
             name: prop,
             kind,
             nullable,
@@ -812,6 +816,5 @@ mod tests {
         assert!(is_identifier("users_user"));
         assert!(!is_identifier("things; drop"));
         assert!(!is_identifier("1abc"));
-        assert_eq!(quote("a\"b"), "\"a\"\"b\"");
     }
 }

@@ -7,24 +7,9 @@ use std::path::Path;
 use jsonschema::{Draft, Validator};
 use serde_json::{Map, Value};
 
+use super::ident::Ident;
+use crate::plan::Kind;
 use crate::validate::formats;
-
-/// How a value is stored in SQL and rendered in JSON.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// `integer`: bigint.
-    Integer,
-    /// `number`: double precision.
-    Number,
-    /// `boolean`.
-    Boolean,
-    /// `string`: text.
-    Text,
-    /// `string` with `format: date-time`: timestamptz, rendered as UTC with microseconds.
-    Timestamp,
-    /// `array` of integers from a relation.
-    IdList,
-}
 
 /// A schema file and its compiled validator.
 pub struct Compiled {
@@ -129,7 +114,7 @@ pub struct InputField {
     /// The JSON key.
     pub name: String,
     /// The quoted column it is stored in.
-    pub column: String,
+    pub column: Ident,
     /// How the value is bound to SQL.
     pub kind: Kind,
     /// Whether the schema allows `null`.
@@ -210,7 +195,7 @@ pub fn partial(schema: &Value) -> Value {
 pub fn load_input(
     dir: &Path,
     file: &str,
-    column: &dyn Fn(&str) -> Option<(Kind, String)>,
+    column: &dyn Fn(&str) -> Option<(Kind, Ident)>,
 ) -> Result<InputSchema, String> {
     let document = read(dir, file)?;
     let full = compile(&document).map_err(|e| format!("schemas/{file}: {e}"))?;

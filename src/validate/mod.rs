@@ -13,7 +13,8 @@ pub mod formats;
 use serde_json::{Map, Value};
 
 use crate::intake::query::{is_python_space, python_int};
-use crate::spec::{InputField, InputSchema, Kind};
+use crate::plan::Kind;
+use crate::spec::{InputField, InputSchema};
 
 /// Messages per field, in report order. Rendered as `{"field": ["message", ...]}`.
 pub type FieldErrors = Vec<(String, Vec<String>)>;
