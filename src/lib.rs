@@ -39,5 +39,6 @@ pub mod respond;
 pub mod route;
 pub mod spec;
 pub mod sql;
+pub mod store;
 pub mod trace;
 pub mod validate;

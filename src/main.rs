@@ -1,6 +1,9 @@
 //! The `specgate` binary: `serve` (default), `check`, `migrate` and `openapi`.
 
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use specgate::admin::{self, Admin, Metrics, Reload};
 
 use specgate::config::{Command, LogFormat, Settings};
 use specgate::db::Db;
@@ -8,6 +11,7 @@ use specgate::exec::Gateway;
 use specgate::http::{server, stack};
 use specgate::spec;
 use specgate::sql::Dialect;
+use specgate::store::{self, Contract, ContractStore, ReloadOutcome};
 use sqlx::migrate::MigrateDatabase;
 
 fn main() -> ExitCode {
@@ -80,17 +84,25 @@ async fn run(settings: Settings) -> Result<(), String> {
 }
 
 fn load(settings: &Settings) -> Result<spec::Spec, String> {
-    spec::load(&settings.spec).map_err(|problems| {
-        let lines: Vec<String> = problems
-            .iter()
-            .map(|p| format!("  {}", spec_path(settings, p)))
-            .collect();
-        format!(
-            "the spec in {} has problems:\n{}",
-            settings.spec.display(),
-            lines.join("\n")
-        )
-    })
+    spec::load(&settings.spec).map_err(|problems| problems_text(settings, &problems))
+}
+
+/// Every problem of the spec, one per line with its file and line.
+fn problems_text(settings: &Settings, problems: &[spec::Problem]) -> String {
+    let lines: Vec<String> = problems
+        .iter()
+        .map(|p| format!("  {}", spec_path(settings, p)))
+        .collect();
+    format!(
+        "the spec in {} has problems:\n{}",
+        settings.spec.display(),
+        lines.join("\n")
+    )
+}
+
+/// Loads the contract (spec plus its OpenAPI document and hash) for serving.
+fn load_contract(settings: &Settings) -> Result<Contract, String> {
+    Contract::load(&settings.spec).map_err(|problems| problems_text(settings, &problems))
 }
 
 fn spec_path(settings: &Settings, problem: &spec::Problem) -> String {
@@ -141,25 +153,83 @@ async fn check(settings: &Settings) -> Result<(), String> {
 
 async fn serve(settings: Settings) -> Result<(), String> {
     let started = std::time::Instant::now();
-    let spec = load(&settings)?;
+    let contract = load_contract(&settings)?;
     let db = open(&settings).await?;
     if settings.migrate {
-        db.migrate(&spec.migrations).await?;
+        db.migrate(&contract.spec.migrations).await?;
     }
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let gateway = Gateway::new(spec, db, settings.limits);
+    let store = Arc::new(ContractStore::new(contract));
+    let metrics = Arc::new(Metrics::new());
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    // The admin listener's line comes first, so a reader of the main one knows both.
+    if let Some(at) = settings.admin_listen {
+        let admin = admin_listener(at, &store, &db, &metrics).await?;
+        tokio::spawn(admin::serve(admin.0, admin.1, until(stopped.clone())));
+    }
+    let watching = metrics.clone();
+    store::watch(
+        store.clone(),
+        settings.spec.clone(),
+        db.clone(),
+        settings.watch,
+        move |outcome| watching.reload(reload_label(outcome)),
+    )?;
+    let gateway = Gateway::new(store, db.clone(), settings.limits, metrics.clone());
     println!("specgate listening on http://{addr}");
     tracing::info!(%addr, ready_ms = started.elapsed().as_millis() as u64, "listening");
+    tokio::spawn(async move {
+        server::shutdown_signal().await;
+        let _ = stop.send(true);
+    });
     server::serve(
         listener,
-        stack::build(gateway.clone(), &settings.limits),
+        stack::build(gateway, &settings.limits, metrics),
         settings.limits,
-        server::shutdown_signal(),
+        until(stopped),
     )
     .await;
-    gateway.db().close().await;
+    db.close().await;
     Ok(())
+}
+
+/// Binds the admin listener and prints its address.
+async fn admin_listener(
+    at: std::net::SocketAddr,
+    store: &Arc<ContractStore>,
+    db: &Db,
+    metrics: &Arc<Metrics>,
+) -> Result<(tokio::net::TcpListener, Admin), String> {
+    let listener = tokio::net::TcpListener::bind(at)
+        .await
+        .map_err(|e| format!("cannot listen on {at} (admin): {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let (db, status) = (db.clone(), store.clone());
+    let admin = Admin::new(
+        metrics.clone(),
+        move || {
+            let db = db.clone();
+            async move { db.ready().await.map_err(|e| format!("{e:?}")) }
+        },
+        move || status.status(),
+    );
+    println!("specgate admin listening on http://{addr}");
+    Ok((listener, admin))
+}
+
+/// Completes once `stopped` turns true (or its sender is gone).
+async fn until(mut stopped: tokio::sync::watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
+}
+
+/// The metrics label of a reload's outcome.
+fn reload_label(outcome: &ReloadOutcome) -> Reload {
+    match outcome {
+        ReloadOutcome::Swapped { .. } => Reload::Swapped,
+        ReloadOutcome::Unchanged => Reload::Unchanged,
+        ReloadOutcome::Refused { .. } => Reload::Refused,
+    }
 }

@@ -1,5 +1,5 @@
 //! Executing a resolved request: the innermost service of the stack. It takes one contract
-//! snapshot, resolves the request against it ([`crate::route`]), dispatches to the executor
+//! snapshot (which the request keeps to its end, whatever a reload swaps meanwhile), resolves the request against it ([`crate::route`]), dispatches to the executor
 //! of the route's target, and renders the outcome or the error in one place.
 
 pub mod crud;
@@ -14,6 +14,7 @@ use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
+use crate::admin::Metrics;
 use crate::config::Limits;
 use crate::db::Db;
 use crate::error::ApiError;
@@ -21,6 +22,7 @@ use crate::http::{Fault, MatchedRoute};
 use crate::respond::{self, Render};
 use crate::route::{self, ApiRequest, DOCUMENT_ALLOW, Intent, Refusal};
 use crate::spec::{Action, Spec};
+use crate::store::{Contract, ContractStore};
 
 /// What an executor produces; rendered by [`Gateway`] with the request's rendering.
 #[derive(Debug)]
@@ -31,13 +33,18 @@ pub enum Outcome {
     NoContent,
 }
 
-/// The contract and the database: all a request needs once it is past the layers.
+/// The contract store and the database: all a request needs once it is past the layers.
 struct Shared {
-    spec: Spec,
-    /// The OpenAPI document, built once, when it is served.
-    openapi: Option<Value>,
+    store: Arc<ContractStore>,
     db: Db,
     limits: Limits,
+    metrics: Arc<Metrics>,
+}
+
+/// One request's view: the contract snapshot it resolved against, and the shared parts.
+struct Run<'a> {
+    contract: &'a Contract,
+    shared: &'a Shared,
 }
 
 /// The innermost service: resolve, execute, render.
@@ -47,18 +54,19 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// A gateway serving `spec` from `db`.
-    pub fn new(spec: Spec, db: Db, limits: Limits) -> Gateway {
-        let openapi = spec
-            .openapi_path
-            .as_ref()
-            .map(|_| crate::openapi::document(&spec));
+    /// A gateway serving the contracts of `store` from `db`.
+    pub fn new(
+        store: Arc<ContractStore>,
+        db: Db,
+        limits: Limits,
+        metrics: Arc<Metrics>,
+    ) -> Gateway {
         Gateway {
             shared: Arc::new(Shared {
-                spec,
-                openapi,
+                store,
                 db,
                 limits,
+                metrics,
             }),
         }
     }
@@ -68,18 +76,21 @@ impl Gateway {
         &self.shared.db
     }
 
-    /// Answers one request that got through the layers.
+    /// Answers one request that got through the layers, wholly on one contract snapshot.
     pub async fn answer(&self, request: Request<Bytes>) -> Response<Bytes> {
-        let shared = &*self.shared;
-        let spec = &shared.spec;
-        match route::resolve(spec, request) {
-            Ok(intent) => shared.dispatch(intent).await,
-            Err(refusal) => refused(spec, refusal),
+        let contract = self.shared.store.snapshot();
+        let run = Run {
+            contract: &contract,
+            shared: &self.shared,
+        };
+        match route::resolve(&contract.spec, request) {
+            Ok(intent) => run.dispatch(intent).await,
+            Err(refusal) => refused(&contract.spec, refusal),
         }
     }
 }
 
-impl Shared {
+impl Run<'_> {
     async fn dispatch(&self, intent: Intent) -> Response<Bytes> {
         match intent {
             Intent::Ready => self.readiness().await,
@@ -101,25 +112,28 @@ impl Shared {
         crud::run(&self.table(req), action, req).await
     }
 
-    fn table<'a>(&'a self, req: &ApiRequest) -> crud::Table<'a> {
-        let route = req.route(&self.spec);
+    fn table(&self, req: &ApiRequest) -> crud::Table<'_> {
+        let spec = &self.contract.spec;
+        let route = req.route(spec);
         crud::Table {
-            spec: &self.spec,
+            spec,
             route,
-            resource: &self.spec.resources[route.resource],
-            db: &self.db,
-            limits: &self.limits,
+            resource: &spec.resources[route.resource],
+            db: &self.shared.db,
+            limits: &self.shared.limits,
+            metrics: &self.shared.metrics,
         }
     }
 
     /// The one place an executor's result becomes a response.
     fn render(&self, req: &ApiRequest, outcome: Result<Outcome, ApiError>) -> Response<Bytes> {
-        let route = req.route(&self.spec);
+        let route = req.route(&self.contract.spec);
         let allow = Some(route.allow.as_str());
         let mut response = match outcome {
             Ok(Outcome::Json(status, body)) => respond::json(status, &body, req.render, allow),
             Ok(Outcome::NoContent) => respond::no_content(allow),
             Err(e) => {
+                self.count_invalid(&route.template, &e);
                 let mut response = respond::error(&e, req.render, allow);
                 if e.is_server_fault() {
                     response.extensions_mut().insert(Fault(format!("{e:?}")));
@@ -133,10 +147,22 @@ impl Shared {
         response
     }
 
+    /// Counts a request the schemas refused, or a response that violated its schema.
+    fn count_invalid(&self, route: &str, error: &ApiError) {
+        match error {
+            ApiError::Invalid(_)
+            | ApiError::Parse(_)
+            | ApiError::TooDeep(_)
+            | ApiError::UnsupportedMediaType(_) => self.shared.metrics.request_invalid(route),
+            ApiError::ResponseInvalid(_) => self.shared.metrics.response_invalid(route),
+            _ => {}
+        }
+    }
+
     /// 200 when the database answers, 503 (with `Retry-After`) when it does not: for load
     /// balancers, which stop sending traffic to an unready gateway.
     async fn readiness(&self) -> Response<Bytes> {
-        match self.db.ready().await {
+        match self.shared.db.ready().await {
             Ok(()) => respond::json(
                 StatusCode::OK,
                 &json!({"status": "ready"}),
@@ -154,7 +180,7 @@ impl Shared {
     /// GET/HEAD/OPTIONS of the OpenAPI document.
     fn document(&self, method: &Method, render: Render) -> Response<Bytes> {
         let allow = Some(DOCUMENT_ALLOW);
-        match (&self.openapi, method) {
+        match (&self.contract.openapi, method) {
             (Some(document), &Method::GET | &Method::HEAD | &Method::OPTIONS) => {
                 respond::json(StatusCode::OK, document, render, allow)
             }

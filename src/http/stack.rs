@@ -3,27 +3,34 @@
 //! bottom. New concerns (auth, rate limits) go here, in the order they must see a request.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use tower::util::MapRequestLayer;
 use tower::{Service, ServiceBuilder};
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 
-use super::layers::{access_log, head, method_case, query_limits, request_id, timeout};
+use super::layers::{
+    access_log, head, method_case, metrics, query_limits, request_id, timeout, trace,
+};
 use super::{Req, Resp};
+use crate::admin::Metrics;
 use crate::config::Limits;
 
 /// The stack around `gateway` (the service that resolves and executes: `exec::Gateway`):
 ///
 /// 1. the method upper-cased (Django's reading, which everything after sees);
 /// 2. the request id, made or kept, and sent back;
-/// 3. the access log (and the cause of a gateway fault, with the request id);
-/// 4. HEAD answered as GET without the body;
-/// 5. the request timeout;
-/// 6. the query-string limits;
-/// 7. the gateway: contract snapshot, resolve, execute, render.
+/// 3. the W3C trace context, the caller's or a new one;
+/// 4. the access log (and the cause of a gateway fault, with the request id);
+/// 5. the request metrics (in flight, count and duration by route, method and status);
+/// 6. HEAD answered as GET without the body;
+/// 7. the request timeout;
+/// 8. the query-string limits;
+/// 9. the gateway: contract snapshot, resolve, execute, render.
 pub fn build<G>(
     gateway: G,
     limits: &Limits,
+    metrics: Arc<Metrics>,
 ) -> impl Service<Req, Response = Resp, Error = Infallible, Future: Send> + Clone + Send + 'static
 where
     G: Service<Req, Response = Resp, Error = Infallible, Future: Send> + Clone + Send + 'static,
@@ -35,7 +42,9 @@ where
             request_id::Ids::new(),
         ))
         .layer(PropagateRequestIdLayer::new(request_id::HEADER))
+        .layer(MapRequestLayer::new(trace::accept))
         .layer(access_log::AccessLogLayer)
+        .layer(metrics::MetricsLayer::new(metrics))
         .layer(head::HeadLayer)
         .layer(timeout::TimeoutLayer::new(limits.request_timeout))
         .layer(query_limits::QueryLimitsLayer::new(*limits))

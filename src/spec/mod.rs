@@ -11,7 +11,6 @@ mod format;
 pub mod ident;
 mod locate;
 pub mod schema;
-pub mod store;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;

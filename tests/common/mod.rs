@@ -16,6 +16,11 @@ use serde_json::Value;
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
+thread_local! {
+    /// Where the next gateway started on this thread sends its stderr, when not inherited.
+    static STDERR: std::cell::RefCell<Option<std::fs::File>> = const { std::cell::RefCell::new(None) };
+}
+
 /// The PostgreSQL server the tests use (trust auth).
 pub const PG: &str = "postgres://postgres@127.0.0.1:5432";
 
@@ -302,6 +307,8 @@ pub struct Gateway {
     child: Child,
     /// Where it listens.
     pub addr: String,
+    /// Where its admin listener listens, when started with `--admin-listen`.
+    pub admin: Option<String>,
     /// The database it runs on.
     pub db: Db,
     /// Its PostgreSQL database's name, or its SQLite file's path.
@@ -345,7 +352,23 @@ impl Gateway {
         Gateway::spawn(Db::Postgres, spec, &url, database, extra)
     }
 
+    /// Starts the gateway like [`Gateway::start_on`], with its log (stderr) going to a file
+    /// of the temporary folder, whose path comes back too.
+    pub fn start_logged(db: Db, spec: &Path, extra: &[&str]) -> (Gateway, PathBuf) {
+        let log = std::env::temp_dir().join(format!(
+            "specgate-log-{}-{}.txt",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        ));
+        let file = std::fs::File::create(&log).expect("creates the log file");
+        STDERR.with(|s| *s.borrow_mut() = Some(file));
+        (Gateway::start_on(db, spec, extra), log)
+    }
+
     fn spawn(db: Db, spec: &Path, url: &str, database: String, extra: &[&str]) -> Gateway {
+        let stderr = STDERR
+            .with(|s| s.borrow_mut().take())
+            .map_or_else(Stdio::inherit, Stdio::from);
         let mut child = Command::new(env!("CARGO_BIN_EXE_specgate"))
             .args(["--listen", "127.0.0.1:0", "--spec"])
             .arg(spec)
@@ -359,24 +382,25 @@ impl Gateway {
             ])
             .args(extra)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("specgate starts");
         let stdout = child.stdout.take().expect("stdout is piped");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("reads the listening line");
-        let addr = line
-            .trim()
-            .rsplit("http://")
-            .next()
-            .unwrap_or_default()
-            .to_owned();
+        let mut stdout = BufReader::new(stdout);
+        let mut read_addr = || {
+            let mut line = String::new();
+            stdout.read_line(&mut line).expect("reads a listening line");
+            let addr = line.trim().rsplit("http://").next().unwrap_or_default();
+            (addr.to_owned(), line)
+        };
+        // The admin listener's line comes first when there is one.
+        let admin = extra.contains(&"--admin-listen").then(|| read_addr().0);
+        let (addr, line) = read_addr();
         // Owned from here on, so a failed start still cleans up.
         let gateway = Gateway {
             child,
             addr,
+            admin,
             db,
             database,
         };
@@ -437,16 +461,15 @@ impl Gateway {
         self.raw(&[head.as_bytes(), body].concat())
     }
 
+    /// GET on another listener of this gateway (its admin listener).
+    pub fn get_at(&self, addr: &str, path: &str) -> Reply {
+        let head = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        send_raw(addr, head.as_bytes())
+    }
+
     /// Sends raw bytes and reads the whole answer.
     pub fn raw(&self, bytes: &[u8]) -> Reply {
-        let mut stream = TcpStream::connect(&self.addr).expect("connects");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .expect("sets timeout");
-        stream.write_all(bytes).expect("writes");
-        let mut answer = Vec::new();
-        let _ = stream.read_to_end(&mut answer);
-        Reply::parse(&answer)
+        send_raw(&self.addr, bytes)
     }
 
     /// GET with no extra headers.
@@ -569,4 +592,16 @@ fn dechunk(mut body: &[u8]) -> Vec<u8> {
         body = &body[end + 4 + size..];
     }
     out
+}
+
+/// Sends raw bytes to `addr` and reads the whole answer.
+fn send_raw(addr: &str, bytes: &[u8]) -> Reply {
+    let mut stream = TcpStream::connect(addr).expect("connects");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("sets timeout");
+    stream.write_all(bytes).expect("writes");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    Reply::parse(&answer)
 }

@@ -9,9 +9,12 @@ mod retrieve;
 mod unique;
 mod update;
 
+use std::time::Instant;
+
 use serde_json::Value;
 
 use super::Outcome;
+use crate::admin::Metrics;
 use crate::config::Limits;
 use crate::db::{self, Db, DbError, Row};
 use crate::error::ApiError;
@@ -37,6 +40,8 @@ pub struct Table<'a> {
     pub db: &'a Db,
     /// The request limits (JSON depth).
     pub limits: &'a Limits,
+    /// Where statement durations are recorded.
+    pub metrics: &'a Metrics,
 }
 
 /// Runs `action` on the table.
@@ -60,13 +65,21 @@ impl Table<'_> {
 
     /// Runs a built statement that answers at most one row.
     async fn execute(&self, statement: &sql::Statement) -> Result<Option<Row>, DbError> {
-        self.db.row(statement).await
+        let started = Instant::now();
+        let result = self.db.row(statement).await;
+        self.metrics
+            .statement(started.elapsed(), is_answer(&result));
+        result
     }
 
     /// Runs a statement that answers many rows.
     async fn rows(&self, plan: &Plan) -> Result<Vec<Row>, ApiError> {
         let statement = sql::build(self.db.dialect(), self.resource, plan);
-        self.db.rows(&statement).await.map_err(db_error)
+        let started = Instant::now();
+        let result = self.db.rows(&statement).await;
+        self.metrics
+            .statement(started.elapsed(), is_answer(&result));
+        result.map_err(db_error)
     }
 
     /// The rows a request can see: its filters and search, on list and detail routes.
@@ -142,6 +155,12 @@ impl Table<'_> {
             })
             .collect()
     }
+}
+
+/// Whether a statement got its answer: a unique violation is an answer (the constraint
+/// decided), the rest are errors.
+fn is_answer<T>(result: &Result<T, DbError>) -> bool {
+    matches!(result, Ok(_) | Err(DbError::Unique))
 }
 
 /// The database's error as the API's.

@@ -1,5 +1,5 @@
-//! The access log: one line per request with its method, path, route, status, duration and
-//! request id, written when the response is ready; before it, for a response the gateway
+//! The access log: one line per request with its method, path, route, status, duration,
+//! request id and trace id, written when the response is ready; before it, for a response the gateway
 //! is at fault for, the cause, at error level.
 
 use std::convert::Infallible;
@@ -10,6 +10,7 @@ use tower::{Layer, Service};
 
 use super::request_id;
 use crate::http::{Answer, Fault, MatchedRoute, Req, Resp};
+use crate::trace::TraceContext;
 
 /// Adds the access log.
 #[derive(Clone, Copy, Default)]
@@ -45,6 +46,7 @@ where
         let started = Instant::now();
         let id = request.headers().get(request_id::HEADER).cloned();
         let method = request.method().clone();
+        let trace = request.extensions().get::<TraceContext>().copied();
         let path = request.uri().path().to_owned();
         let answer = self.inner.call(request);
         Box::pin(async move {
@@ -61,8 +63,10 @@ where
             if let Some(Fault(cause)) = response.extensions().get::<Fault>() {
                 tracing::error!(request_id = %id, route = %route, "{cause}");
             }
+            let trace_id = trace.map(|t| t.trace_id_hex()).unwrap_or_default();
             tracing::info!(
                 request_id = %id,
+                trace_id = %trace_id,
                 method = %method,
                 path = %path,
                 route = %route,

@@ -3,6 +3,8 @@
 pub mod access_log;
 pub mod head;
 pub mod method_case;
+pub mod metrics;
 pub mod query_limits;
 pub mod request_id;
 pub mod timeout;
+pub mod trace;
