@@ -164,6 +164,14 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let store = Arc::new(ContractStore::new(contract));
     let metrics = Arc::new(Metrics::new());
+    let pool = db.clone();
+    metrics.probe_connections(move || {
+        let (open, busy) = pool.connections();
+        (
+            i64::try_from(open).unwrap_or(i64::MAX),
+            i64::try_from(busy).unwrap_or(i64::MAX),
+        )
+    });
     let (stop, stopped) = tokio::sync::watch::channel(false);
     // The admin listener's line comes first, so a reader of the main one knows both.
     if let Some(at) = settings.admin_listen {

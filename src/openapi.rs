@@ -6,14 +6,15 @@ use serde_json::{Map, Value, json};
 
 use crate::plan::{Kind, Lookup};
 use crate::request::body::PARSES;
-use crate::spec::{Action, Resource, Route, Spec, schema};
+use crate::spec::{Action, Resource, Route, Spec, Target, schema};
 use crate::validate::{FALSE_WORDS, TRUE_WORDS};
 
 /// The whole document.
 pub fn document(spec: &Spec) -> Value {
     let mut paths = Map::new();
     for route in &spec.routes {
-        let resource = &spec.resources[route.resource];
+        let Target::Table(table) = route.target;
+        let resource = &spec.resources[table];
         let mut item = Map::new();
         if let Some(name) = &route.key_param {
             item.insert(
@@ -25,13 +26,13 @@ pub fn document(spec: &Spec) -> Value {
             );
         }
         for (method, action) in &route.methods {
-            let links = links(spec, route.resource);
+            let links = links(spec, table);
             item.insert(
                 method.as_str().to_ascii_lowercase(),
                 operation(route, resource, *action, links),
             );
         }
-        paths.insert(route.template.clone(), Value::Object(item));
+        paths.insert(route.template.to_string(), Value::Object(item));
     }
     json!({
         "openapi": "3.1.0",
@@ -429,7 +430,11 @@ fn links(spec: &Spec, resource_index: usize) -> Map<String, Value> {
     let Some(key_field) = resource.fields.get(resource.key_field).map(|f| &f.name) else {
         return links;
     };
-    for route in spec.routes.iter().filter(|r| r.resource == resource_index) {
+    for route in spec
+        .routes
+        .iter()
+        .filter(|r| r.target == Target::Table(resource_index))
+    {
         let Some(param) = &route.key_param else {
             continue;
         };

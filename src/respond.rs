@@ -10,6 +10,16 @@ use serde_json::Value;
 
 use crate::error::ApiError;
 
+/// The route template a response answered, put in its extensions by the gateway for the
+/// layers outside it (access log, metrics), which run before the route is known.
+#[derive(Debug, Clone)]
+pub struct MatchedRoute(pub std::sync::Arc<str>);
+
+/// Why the gateway failed a request (a 5xx of its own making), put in the response's
+/// extensions for the access log to write with the request id.
+#[derive(Debug, Clone)]
+pub struct Fault(pub String);
+
 /// How the client wants JSON written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Render {
@@ -60,7 +70,7 @@ pub fn negotiate(accept: Option<&str>) -> Result<Render, ApiError> {
 
 /// Writes `value` as DRF would: compact, or indented with `indent` spaces and `": "`;
 /// non-ASCII kept, U+2028 and U+2029 escaped.
-pub fn to_json(value: &impl Serialize, render: Render) -> Vec<u8> {
+pub fn to_json(value: &impl Serialize, render: Render) -> Result<Vec<u8>, serde_json::Error> {
     let mut out = Vec::with_capacity(256);
     let written = match render.indent {
         None => serde_json::to_writer(&mut out, value),
@@ -71,10 +81,8 @@ pub fn to_json(value: &impl Serialize, render: Render) -> Vec<u8> {
             value.serialize(&mut ser)
         }
     };
-    if written.is_err() {
-        return b"null".to_vec();
-    }
-    escape_line_separators(out)
+    written?;
+    Ok(escape_line_separators(out))
 }
 
 fn escape_line_separators(out: Vec<u8>) -> Vec<u8> {
@@ -116,15 +124,29 @@ fn build(builder: http::response::Builder, body: Bytes) -> Response<Bytes> {
     })
 }
 
-/// A JSON response.
+/// A JSON response; a value that cannot be written (which a `Value` with
+/// arbitrary-precision numbers could be) is a 500, never a substitute body, and its cause
+/// goes to the log with the request id.
 pub fn json(
     status: StatusCode,
     value: &Value,
     render: Render,
     allow: Option<&str>,
 ) -> Response<Bytes> {
-    let body = to_json(value, render);
-    json_bytes(status, body.into(), allow)
+    match to_json(value, render) {
+        Ok(body) => json_bytes(status, body.into(), allow),
+        Err(e) => {
+            const BODY: &str = r#"{"detail":"A server error occurred."}"#;
+            let mut response = json_bytes(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Bytes::from_static(BODY.as_bytes()),
+                allow,
+            );
+            let cause = format!("the response body could not be written: {e}");
+            response.extensions_mut().insert(Fault(cause));
+            response
+        }
+    }
 }
 
 /// A response whose JSON body is already written.
@@ -196,11 +218,12 @@ mod tests {
     fn json_is_written_like_drf() {
         let value = json!({"a": [1, 2], "b": "é\u{2028}", "c": {}});
         assert_eq!(
-            String::from_utf8(to_json(&value, Render::default())).unwrap_or_default(),
+            String::from_utf8(to_json(&value, Render::default()).unwrap_or_default())
+                .unwrap_or_default(),
             "{\"a\":[1,2],\"b\":\"é\\u2028\",\"c\":{}}"
         );
-        let pretty = String::from_utf8(to_json(&json!({"a": [1]}), Render { indent: Some(4) }))
-            .unwrap_or_default();
+        let pretty = to_json(&json!({"a": [1]}), Render { indent: Some(4) }).unwrap_or_default();
+        let pretty = String::from_utf8(pretty).unwrap_or_default();
         assert_eq!(pretty, "{\n    \"a\": [\n        1\n    ]\n}");
     }
 

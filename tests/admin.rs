@@ -99,6 +99,8 @@ on_both! {
         // 3 pages, 2 misses, and the uniqueness check is not needed for a blank username.
         let statements = value(&samples, "specgate_statement_duration_seconds", &[("outcome", "ok")]);
         assert!(statements.is_some_and(|n| n >= 5.0), "{statements:?}");
+        let open = value(&samples, "specgate_db_connections", &[("state", "open")]);
+        assert!(open.is_some_and(|n| n >= 1.0), "{open:?}");
         assert_eq!(value(&samples, "specgate_build_info", &[("version", env!("CARGO_PKG_VERSION"))]), Some(1.0));
     }
 

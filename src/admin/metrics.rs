@@ -123,9 +123,20 @@ pub struct Metrics {
     statement_error: Histogram,
     connections_open: Gauge,
     connections_busy: Gauge,
+    /// Reads the pool's connection counts when the metrics are rendered.
+    pool: std::sync::OnceLock<PoolProbe>,
     reloads_swapped: Counter,
     reloads_unchanged: Counter,
     reloads_refused: Counter,
+}
+
+/// A reading of the pool: connections open, and busy.
+struct PoolProbe(Box<dyn Fn() -> (i64, i64) + Send + Sync>);
+
+impl std::fmt::Debug for PoolProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PoolProbe")
+    }
 }
 
 impl Default for Metrics {
@@ -213,6 +224,7 @@ impl Metrics {
             statement_error: outcome("error"),
             connections_open: state("open"),
             connections_busy: state("busy"),
+            pool: std::sync::OnceLock::new(),
             reloads_swapped: result(Reload::Swapped),
             reloads_unchanged: result(Reload::Unchanged),
             reloads_refused: result(Reload::Refused),
@@ -292,8 +304,18 @@ impl Metrics {
         counter.inc();
     }
 
+    /// Has the connection gauges read from `probe` each time the metrics are rendered (the
+    /// first probe set stays).
+    pub fn probe_connections(&self, probe: impl Fn() -> (i64, i64) + Send + Sync + 'static) {
+        let _ = self.pool.set(PoolProbe(Box::new(probe)));
+    }
+
     /// Every metric in the OpenMetrics text format (see [`CONTENT_TYPE`]).
     pub fn render(&self) -> Result<String, std::fmt::Error> {
+        if let Some(probe) = self.pool.get() {
+            let (open, busy) = (probe.0)();
+            self.connections(open, busy);
+        }
         let mut text = String::with_capacity(8 * 1024);
         prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
         Ok(text)

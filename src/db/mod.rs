@@ -112,6 +112,17 @@ impl Db {
         }
     }
 
+    /// The pool's connections: open, and busy (lent out, or with a statement in flight).
+    pub fn connections(&self) -> (usize, usize) {
+        match self {
+            Db::Postgres(clients) => clients.state(),
+            Db::Sqlite(pool) => {
+                let open = pool.size() as usize;
+                (open, open.saturating_sub(pool.num_idle()))
+            }
+        }
+    }
+
     /// Which SQL this database speaks.
     pub fn dialect(&self) -> Dialect {
         match self {

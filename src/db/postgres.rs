@@ -66,6 +66,19 @@ impl Drop for InFlight {
 }
 
 impl Clients {
+    /// The connections open now, and how many of them have a statement in flight.
+    pub fn state(&self) -> (usize, usize) {
+        let mut state = (0, 0);
+        for slot in &self.slots {
+            let conn = slot.conn.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(conn) = conn.as_ref().filter(|c| !c.client.is_closed()) {
+                state.0 += 1;
+                state.1 += usize::from(conn.in_flight.load(Ordering::Relaxed) > 0);
+            }
+        }
+        state
+    }
+
     /// Up to `max_connections` connections to `url`, opened lazily; every statement is
     /// cancelled by the server after the statement timeout, and opening a connection gives
     /// up after the pool timeout.

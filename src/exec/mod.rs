@@ -18,10 +18,9 @@ use crate::admin::Metrics;
 use crate::config::Limits;
 use crate::db::Db;
 use crate::error::ApiError;
-use crate::http::{Fault, MatchedRoute};
-use crate::respond::{self, Render};
+use crate::respond::{self, Fault, MatchedRoute, Render};
 use crate::route::{self, ApiRequest, DOCUMENT_ALLOW, Intent, Refusal};
-use crate::spec::{Action, Spec};
+use crate::spec::{Action, Spec, Target};
 use crate::store::{Contract, ContractStore};
 
 /// What an executor produces; rendered by [`Gateway`] with the request's rendering.
@@ -108,17 +107,20 @@ impl Run<'_> {
         }
     }
 
+    /// Runs the action on the route's target.
     async fn act(&self, action: Action, req: &ApiRequest) -> Result<Outcome, ApiError> {
         crud::run(&self.table(req), action, req).await
     }
 
+    /// The table a route's requests run against.
     fn table(&self, req: &ApiRequest) -> crud::Table<'_> {
         let spec = &self.contract.spec;
         let route = req.route(spec);
+        let Target::Table(resource) = route.target;
         crud::Table {
             spec,
             route,
-            resource: &spec.resources[route.resource],
+            resource: &spec.resources[resource],
             db: &self.shared.db,
             limits: &self.shared.limits,
             metrics: &self.shared.metrics,
@@ -143,7 +145,7 @@ impl Run<'_> {
         };
         response
             .extensions_mut()
-            .insert(MatchedRoute(route.template.as_str().into()));
+            .insert(MatchedRoute(route.template.clone()));
         response
     }
 
@@ -198,10 +200,8 @@ impl Run<'_> {
 fn refused(spec: &Spec, refusal: Refusal) -> Response<Bytes> {
     let mut response = respond::error(&refusal.error, refusal.render, refusal.allow.as_deref());
     if let Some(index) = refusal.route {
-        let template = spec.routes[index].template.as_str();
-        response
-            .extensions_mut()
-            .insert(MatchedRoute(template.into()));
+        let template = spec.routes[index].template.clone();
+        response.extensions_mut().insert(MatchedRoute(template));
     }
     response
 }

@@ -17,13 +17,3 @@ pub type Req = http::Request<Bytes>;
 pub type Resp = http::Response<Bytes>;
 /// The future a layer's service returns: layers never fail, they answer.
 pub type Answer = Pin<Box<dyn Future<Output = Result<Resp, Infallible>> + Send>>;
-
-/// The route template a response answered, put in its extensions by the gateway for the
-/// layers outside it (access log, metrics), which run before the route is known.
-#[derive(Debug, Clone)]
-pub struct MatchedRoute(pub std::sync::Arc<str>);
-
-/// Why the gateway failed a request (a 5xx of its own making), put in the response's
-/// extensions for the access log to write with the request id.
-#[derive(Debug, Clone)]
-pub struct Fault(pub String);

@@ -12,6 +12,7 @@ use crate::error::ApiError;
 use crate::intake::query::Query;
 use crate::respond::{self, Render};
 use crate::spec::{Action, Route, Spec};
+use crate::trace::TraceContext;
 use router::Resolution;
 
 /// The methods the OpenAPI document answers.
@@ -38,6 +39,9 @@ pub struct ApiRequest {
     pub path: String,
     /// The body, already read within the size limit.
     pub body: Bytes,
+    /// The request's W3C trace (the caller's, or the one the edge started), for whatever
+    /// forwards it upstream.
+    pub trace: TraceContext,
 }
 
 /// What a request asks for, once resolved against the contract.
@@ -133,6 +137,11 @@ pub fn resolve(spec: &Spec, request: Request<Bytes>) -> Result<Intent, Refusal> 
             .get(header::CONTENT_TYPE)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
         path: path.to_owned(),
+        trace: parts
+            .extensions
+            .get::<TraceContext>()
+            .copied()
+            .unwrap_or_else(TraceContext::start),
         method: parts.method,
         route: index,
         key,

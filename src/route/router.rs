@@ -108,10 +108,10 @@ mod tests {
 
     fn route(template: &[Segment]) -> Route {
         Route {
-            template: String::new(),
+            template: "".into(),
             key_param: None,
             segments: template.to_vec(),
-            resource: 0,
+            target: crate::spec::Target::Table(0),
             name: String::new(),
             description: String::new(),
             methods: Vec::new(),

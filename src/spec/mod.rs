@@ -123,16 +123,24 @@ pub enum Segment {
     Key,
 }
 
+/// What a route's requests are executed against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// Generic CRUD over a resource's table: the index into [`Spec::resources`].
+    Table(usize),
+}
+
 /// A compiled route.
 pub struct Route {
-    /// The template as written, for logs and documents.
-    pub template: String,
+    /// The template as written, for logs, metrics labels and documents (shared, so a
+    /// response can carry it without a copy).
+    pub template: std::sync::Arc<str>,
     /// The name of the key parameter in the template (`id` in `{id}`), if it has one.
     pub key_param: Option<String>,
     /// The template split on `/` (the leading empty segment dropped).
     pub segments: Vec<Segment>,
-    /// Index into [`Spec::resources`].
-    pub resource: usize,
+    /// What serves the route.
+    pub target: Target,
     /// Name shown by OPTIONS.
     pub name: String,
     /// Description shown by OPTIONS.
@@ -758,10 +766,10 @@ fn compile_route(
         .find(|s| s.starts_with('{') && s.ends_with('}'))
         .map(|s| s.trim_matches(['{', '}']).to_owned());
     Some(Route {
-        template: def.path.clone(),
+        template: def.path.as_str().into(),
         key_param,
         segments,
-        resource,
+        target: Target::Table(resource),
         name: def.name.clone().unwrap_or_else(|| def.resource.clone()),
         description: def.description.clone(),
         allow: allow.join(", "),

@@ -9,7 +9,8 @@ use std::time::Instant;
 use tower::{Layer, Service};
 
 use super::request_id;
-use crate::http::{Answer, Fault, MatchedRoute, Req, Resp};
+use crate::http::{Answer, Req, Resp};
+use crate::respond::{Fault, MatchedRoute};
 use crate::trace::TraceContext;
 
 /// Adds the access log.

@@ -10,7 +10,8 @@ use tower::{Layer, Service};
 
 use crate::admin::Metrics;
 use crate::admin::metrics::UNMATCHED;
-use crate::http::{Answer, MatchedRoute, Req, Resp};
+use crate::http::{Answer, Req, Resp};
+use crate::respond::MatchedRoute;
 
 /// Adds the request metrics.
 #[derive(Clone)]
