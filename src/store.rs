@@ -352,7 +352,8 @@ fn watch_folder(
     trigger: mpsc::Sender<()>,
 ) -> Result<(), String> {
     let (changed, mut changes) = mpsc::unbounded_channel::<()>();
-    let root = dir.to_path_buf();
+    // Events name paths under the folder as the watcher resolved it: absolute.
+    let root = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         // A watcher error may mean missed events: reading the folder again is the safe side.
         if event.is_err() || event.is_ok_and(|e| counts(&root, &e)) {
@@ -383,28 +384,29 @@ fn watch_folder(
     Ok(())
 }
 
-/// Whether a file event may change the contract: not a read, and about a path that is not
-/// ignored (an event naming no path at all asks for a rescan, so it counts). Other files of
-/// the folder count too: a deployment that swaps the whole folder by renaming a directory
-/// beside `routes.yaml` (a Kubernetes ConfigMap's `..data`) changes no watched file itself,
-/// and a reload of unchanged files stops at their hash.
+/// Whether a file event may change the contract: not a read, and about a contract file (an
+/// event naming no path at all asks for a rescan, so it counts).
 fn counts(dir: &Path, event: &notify::Event) -> bool {
     let read = matches!(event.kind, EventKind::Access(_))
         && event.kind != EventKind::Access(AccessKind::Close(AccessMode::Write));
-    !read && (event.paths.is_empty() || event.paths.iter().any(|p| !ignored(dir, p)))
+    !read && (event.paths.is_empty() || event.paths.iter().any(|p| contract_file(dir, p)))
 }
 
-/// The SQLite database (and its `-wal`, `-shm`, `-journal` files), `target/` and `.git/`.
-fn ignored(dir: &Path, path: &Path) -> bool {
+/// `routes.yaml`, anything under `schemas/`, and the `..name` entries through which a
+/// deployment swaps the whole folder at once (a Kubernetes ConfigMap's `..data`). Nothing
+/// else of the folder counts: the spec folder is often a project's root, where the SQLite
+/// database, logs and build output are written all the time.
+fn contract_file(dir: &Path, path: &Path) -> bool {
     let relative = path.strip_prefix(dir).unwrap_or(path);
-    let tooling = relative
+    let mut parts = relative
         .components()
-        .any(|c| matches!(c.as_os_str().to_str(), Some("target" | ".git")));
-    let database = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.contains(".sqlite3"));
-    tooling || database
+        .map(|c| c.as_os_str().to_string_lossy());
+    match parts.next().as_deref() {
+        Some("routes.yaml") => parts.next().is_none(),
+        Some("schemas") => true,
+        Some(name) => name.starts_with(".."),
+        None => false,
+    }
 }
 
 #[cfg(test)]
@@ -624,18 +626,25 @@ mod tests {
     }
 
     #[test]
-    fn database_files_and_tooling_do_not_trigger_reloads() {
+    fn only_contract_files_trigger_reloads() {
         let dir = Path::new("/srv/api");
         for path in [
             "/srv/api/specgate.sqlite3",
             "/srv/api/specgate.sqlite3-wal",
             "/srv/api/target/debug/x",
             "/srv/api/.git/index",
+            "/srv/api/specgate.log",
+            "/srv/api/migrations/0003_x.sql",
         ] {
-            assert!(ignored(dir, Path::new(path)), "{path}");
+            assert!(!contract_file(dir, Path::new(path)), "{path}");
         }
-        assert!(!ignored(dir, Path::new("/srv/api/routes.yaml")));
-        assert!(!ignored(dir, Path::new("/srv/api/schemas/a.json")));
+        for path in [
+            "/srv/api/routes.yaml",
+            "/srv/api/schemas/a.json",
+            "/srv/api/..data",
+        ] {
+            assert!(contract_file(dir, Path::new(path)), "{path}");
+        }
         let event = |kind, path: &str| notify::Event::new(kind).add_path(PathBuf::from(path));
         let write = EventKind::Modify(notify::event::ModifyKind::Any);
         assert!(counts(dir, &event(write, "/srv/api/routes.yaml")));
