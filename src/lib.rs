@@ -21,10 +21,12 @@
 //!
 //! Nothing here names a resource, table, column or message of any particular API.
 
+pub mod compat;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod gateway;
+pub mod intake;
 pub mod metadata;
 pub mod openapi;
 pub mod plan;

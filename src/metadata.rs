@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::request::body;
+use crate::intake::body;
 use crate::spec::{Action, Kind, Resource, Route};
 
 /// DRF's `SimpleMetadata` for OPTIONS: names, media types, and the writable actions'

@@ -5,9 +5,10 @@ use std::path::PathBuf;
 
 use proptest::prelude::*;
 use serde_json::Value;
+use specgate::intake::body;
 use specgate::plan::{Plan, SqlValue};
 use specgate::request::query::{self, Query};
-use specgate::request::{body, scope};
+use specgate::request::scope;
 use specgate::spec::{self, Spec};
 use specgate::sql;
 use specgate::validate;

@@ -7,7 +7,7 @@ use std::path::Path;
 use jsonschema::{Draft, Validator};
 use serde_json::{Map, Value};
 
-use crate::validate::formats;
+use crate::compat::email;
 
 /// How a value is stored in SQL and rendered in JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +97,7 @@ pub fn compile(document: &Value) -> Result<Validator, String> {
     jsonschema::options()
         .with_draft(Draft::Draft202012)
         .should_validate_formats(true)
-        .with_format("email", formats::django_email)
+        .with_format("email", email::django_email)
         .build(document)
         .map_err(|e| format!("invalid schema: {e}"))
 }

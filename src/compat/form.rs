@@ -40,6 +40,8 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+use super::python::is_python_space as is_py_space;
+
 /// Django's default `DATA_UPLOAD_MAX_NUMBER_FIELDS`.
 const DATA_UPLOAD_MAX_NUMBER_FIELDS: usize = 1000;
 /// Django's default `DATA_UPLOAD_MAX_NUMBER_FILES`.
@@ -122,11 +124,6 @@ impl std::error::Error for FormError {}
 // ---------------------------------------------------------------------------
 // Python helpers
 // ---------------------------------------------------------------------------
-
-/// `str.isspace()` as Python defines it (Unicode White_Space plus U+001C..U+001F).
-fn is_py_space(c: char) -> bool {
-    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
-}
 
 /// Python `str.strip()`.
 fn py_strip(s: &str) -> &str {

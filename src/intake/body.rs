@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{form, json_error};
+use crate::compat::{form, json_error};
 use crate::error::ApiError;
 
 /// Media types the gateway reads, for OPTIONS and documents.
@@ -129,26 +129,11 @@ fn latin1_urlencoded(body: &[u8]) -> Vec<u8> {
 
 fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
     serde_json::from_slice(body).map_err(|e| {
-        let detail =
-            json_error::python_json_error(body).unwrap_or_else(|| python_accepted(body, &e));
-        ApiError::Parse(format!("JSON parse error - {detail}"))
+        ApiError::Parse(format!(
+            "JSON parse error - {}",
+            json_error::parse_error(body, &e)
+        ))
     })
-}
-
-/// Python accepts some documents serde does not; say what DRF would have said of them.
-/// DRF's strict JSON refuses the first of `NaN`, `Infinity`, `-Infinity` it meets.
-fn python_accepted(body: &[u8], error: &serde_json::Error) -> String {
-    let text = String::from_utf8_lossy(body);
-    let first = ["-Infinity", "Infinity", "NaN"]
-        .iter()
-        .filter_map(|c| text.find(c).map(|at| (at, *c)))
-        .min();
-    match first {
-        Some((_, constant)) => {
-            format!("Out of range float values are not JSON compliant: '{constant}'")
-        }
-        None => error.to_string(),
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,3 @@
+//! Reading what a request carries, before validation.
+
+pub mod body;
