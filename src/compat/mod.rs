@@ -6,12 +6,15 @@
 //! - [`number`]: `str()` of a number `json.loads` read.
 //! - [`json_error`]: the text of `json.loads`' errors.
 //! - [`email`]: Django's `EmailValidator`.
-//! - [`form`]: the `request.data` DRF's form parsers give.
+//! - [`header`]: Django's `parse_header_parameters`.
+//! - [`urlencoded`], [`multipart`]: the `request.data` DRF's form parsers give.
 //! - [`drf`]: DRF's field words.
 
 pub mod drf;
 pub mod email;
-pub mod form;
+pub mod header;
 pub mod json_error;
+pub mod multipart;
 pub mod number;
 pub mod python;
+pub mod urlencoded;
