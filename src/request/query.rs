@@ -5,6 +5,8 @@
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::compat::python::python_int_wide;
+/// Python's whitespace and `int()` rules, still reached through here by `scope` and
+/// `gateway`; they live in `compat::python`.
 pub use crate::compat::python::{is_python_space, python_int};
 
 /// The decoded query parameters, in the order sent.
