@@ -11,7 +11,9 @@
 //! - [`spec`] loads and cross-checks `routes.yaml` and `schemas/` (the only YAML reader).
 //! - [`server`] accepts connections and reads bodies (the only hyper user).
 //! - [`gateway`] runs one request through the stages.
-//! - [`request`] matches routes and parses query strings and bodies.
+//! - [`request`] matches routes and parses query strings.
+//! - [`intake`] reads request bodies (JSON, urlencoded, multipart) into one JSON value.
+//! - [`compat`] holds every rule imitated from Python, Django or DRF (a leaf).
 //! - [`validate`] checks bodies against schemas with DRF's field semantics.
 //! - [`plan`] and [`sql`] are pure: a typed plan, then SQL text with bound values.
 //! - [`db`] is the only module doing database IO.
@@ -25,6 +27,7 @@
 //! Nothing here names a resource, table, column or message of any particular API.
 
 pub mod admin;
+pub mod compat;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -34,7 +37,6 @@ pub mod intake;
 pub mod metadata;
 pub mod openapi;
 pub mod plan;
-pub mod request;
 pub mod respond;
 pub mod route;
 pub mod spec;

@@ -4,8 +4,8 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::intake::body;
 use crate::plan::Kind;
-use crate::request::body;
 use crate::spec::{Action, Resource, Route};
 
 /// DRF's `SimpleMetadata` for OPTIONS: names, media types, and the writable actions'

@@ -4,10 +4,10 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::compat::drf::{FALSE_WORDS, TRUE_WORDS};
+use crate::intake::body::PARSES;
 use crate::plan::{Kind, Lookup};
-use crate::request::body::PARSES;
 use crate::spec::{Action, Resource, Route, Spec, Target, schema};
-use crate::validate::{FALSE_WORDS, TRUE_WORDS};
 
 /// The whole document.
 pub fn document(spec: &Spec) -> Value {

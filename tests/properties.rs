@@ -5,12 +5,13 @@ use std::path::PathBuf;
 
 use proptest::prelude::*;
 use serde_json::Value;
+use specgate::intake::body;
 use specgate::intake::query::{self, Query};
+use specgate::intake::scope;
 use specgate::plan::{Plan, SqlValue};
 use specgate::spec::{self, Spec};
 use specgate::sql;
 use specgate::validate;
-use specgate::{intake::scope, request::body};
 
 fn users() -> Spec {
     spec::load(&PathBuf::from(env!("CARGO_MANIFEST_DIR"))).unwrap_or_else(|p| panic!("{p:?}"))

@@ -4,7 +4,7 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use specgate::request::body;
+use specgate::intake::body;
 use specgate::validate;
 
 use common::spec;
@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let media = MEDIA[usize::from(selector) % MEDIA.len()];
-    let _ = specgate::request::json_error::python_json_error(bytes);
+    let _ = specgate::compat::json_error::python_json_error(bytes);
     if let Ok(value) = body::parse(Some(media), bytes, 32)
         && let Some(input) = &spec().resources[0].input
     {

@@ -4,6 +4,8 @@
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
+use crate::compat::python::python_int_wide;
+
 /// The decoded query parameters, in the order sent.
 #[derive(Debug, Default, Clone)]
 pub struct Query {
@@ -88,63 +90,6 @@ fn quote_plus(text: &str) -> String {
         .replace(' ', "+")
 }
 
-/// Whether Python's `str.isspace()` holds for `c`: Unicode White_Space plus the ASCII
-/// information separators U+001C..U+001F. `str.strip()`, `str.split()` and `int()` use it.
-pub fn is_python_space(c: char) -> bool {
-    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
-}
-
-/// Parses an integer the way Python's `int()` does for text: surrounding whitespace, an
-/// optional sign, digits with single underscores between them. Saturates beyond `i64`.
-pub fn python_int(text: &str) -> Option<i64> {
-    python_int_wide(text)
-        .map(|n| i64::try_from(n).unwrap_or(if n < 0 { i64::MIN } else { i64::MAX }))
-}
-
-/// [`python_int`] over 128 bits (saturating beyond), for page arithmetic on huge offsets.
-pub fn python_int_wide(text: &str) -> Option<i128> {
-    let t = text.trim_matches(is_python_space);
-    let (negative, digits) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    if digits.is_empty()
-        || digits.starts_with('_')
-        || digits.ends_with('_')
-        || digits.contains("__")
-    {
-        return None;
-    }
-    let mut value: i128 = 0;
-    for c in digits.chars().filter(|c| *c != '_') {
-        let d = i128::from(decimal_digit(c)?);
-        value = value.saturating_mul(10).saturating_add(d);
-    }
-    Some(if negative { -value } else { value })
-}
-
-/// The first code point of each run of ten decimal digits (Unicode category Nd) that
-/// Python's `int()` reads, besides ASCII: Arabic-Indic, Devanagari, Thai, fullwidth, ...
-const DIGIT_ZEROS: [u32; 46] = [
-    0x0660, 0x06F0, 0x07C0, 0x0966, 0x09E6, 0x0A66, 0x0AE6, 0x0B66, 0x0BE6, 0x0C66, 0x0CE6, 0x0D66,
-    0x0DE6, 0x0E50, 0x0ED0, 0x0F20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90,
-    0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10,
-    0x104A0, 0x11066, 0x110F0, 0x11136, 0x111D0, 0x112F0, 0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC,
-];
-
-/// The value of a decimal digit in any script Python's `int()` accepts.
-fn decimal_digit(c: char) -> Option<u32> {
-    if let Some(d) = c.to_digit(10) {
-        return Some(d);
-    }
-    let code = u32::from(c);
-    DIGIT_ZEROS
-        .iter()
-        .find(|zero| (**zero..**zero + 10).contains(&code))
-        .map(|zero| code - zero)
-}
-
 /// DRF's `limit`: a positive integer, else the default; capped by the maximum.
 pub fn limit(query: &Query, name: &str, default: u64, max: Option<u64>) -> i128 {
     let wanted = query
@@ -175,27 +120,6 @@ pub fn to_sql(n: i128) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn python_int_is_lenient_like_python() {
-        assert_eq!(python_int(" +2 "), Some(2));
-        assert_eq!(python_int("\u{1f}3\u{a0}"), Some(3));
-        assert_eq!(python_int("\u{663}"), Some(3), "Arabic-Indic three");
-        assert_eq!(python_int("\u{ff11}\u{ff12}"), Some(12), "fullwidth");
-        assert_eq!(
-            python_int("\u{b2}"),
-            None,
-            "superscript two is not a decimal digit"
-        );
-        assert_eq!(python_int("007"), Some(7));
-        assert_eq!(python_int("1_000"), Some(1000));
-        assert_eq!(python_int("-3"), Some(-3));
-        assert_eq!(python_int("1__0"), None);
-        assert_eq!(python_int("_1"), None);
-        assert_eq!(python_int("1.5"), None);
-        assert_eq!(python_int(""), None);
-        assert_eq!(python_int("99999999999999999999999"), Some(i64::MAX));
-    }
 
     #[test]
     fn limit_and_offset_fall_back_like_drf() {

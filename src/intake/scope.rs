@@ -2,7 +2,8 @@
 //! `ordering`, as django-filter, DRF's `SearchFilter` and `OrderingFilter` read them. The
 //! result scopes list and detail routes alike.
 
-use super::query::{Query, is_python_space, python_int};
+use super::query::Query;
+use crate::compat::python::{is_python_space, python_int};
 use crate::error::ApiError;
 use crate::plan::{Filter, Kind, Lookup, Scope, Search, SqlValue, utc_timestamp};
 use crate::spec::ident::Ident;

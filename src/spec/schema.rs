@@ -8,8 +8,8 @@ use jsonschema::{Draft, Validator};
 use serde_json::{Map, Value};
 
 use super::ident::Ident;
+use crate::compat::email;
 use crate::plan::Kind;
-use crate::validate::formats;
 
 /// A schema file and its compiled validator.
 pub struct Compiled {
@@ -82,7 +82,7 @@ pub fn compile(document: &Value) -> Result<Validator, String> {
     jsonschema::options()
         .with_draft(Draft::Draft202012)
         .should_validate_formats(true)
-        .with_format("email", formats::django_email)
+        .with_format("email", email::django_email)
         .build(document)
         .map_err(|e| format!("invalid schema: {e}"))
 }

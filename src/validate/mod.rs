@@ -8,11 +8,11 @@
 //! that is missing, null, of the wrong type or blank gets that one message; otherwise it
 //! gets one message per failed rule, in the order the rules are written.
 
-pub mod formats;
-
 use serde_json::{Map, Value};
 
-use crate::intake::query::{is_python_space, python_int};
+use crate::compat::drf::{FALSE_WORDS, TRUE_WORDS};
+use crate::compat::number::python_number_text;
+use crate::compat::python::{is_python_space, python_int, python_type};
 use crate::plan::Kind;
 use crate::spec::{InputField, InputSchema};
 
@@ -123,19 +123,6 @@ fn fits(field: &InputField, value: Option<&Value>) -> bool {
     }
 }
 
-/// Python's name for the type `json.loads` gives a value (DRF's messages quote it).
-pub fn python_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.to_string().contains(['.', 'e', 'E']) => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
-    }
-}
-
 /// Keeps the schema's fields only, and coerces their values as DRF's fields would.
 fn shape(schema: &InputSchema, mut object: Map<String, Value>) -> Map<String, Value> {
     let mut shaped = Map::new();
@@ -149,10 +136,9 @@ fn shape(schema: &InputSchema, mut object: Map<String, Value>) -> Map<String, Va
 
 fn coerce(field: &InputField, value: Value) -> Value {
     match (field.kind, value) {
-        (Kind::Text | Kind::Timestamp, Value::Number(n)) => coerce(
-            field,
-            Value::String(formats::python_number_text(&n.to_string())),
-        ),
+        (Kind::Text | Kind::Timestamp, Value::Number(n)) => {
+            coerce(field, Value::String(python_number_text(&n.to_string())))
+        }
         (Kind::Integer, Value::Number(n)) if n.as_i64().is_none() => match n.as_f64() {
             // `12.0` is an integer, as JSON Schema and DRF's `IntegerField` both read it.
             Some(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => Value::from(x as i64),
@@ -176,15 +162,6 @@ fn coerce(field: &InputField, value: Value) -> Value {
         (_, other) => other,
     }
 }
-
-/// DRF's `BooleanField` words.
-pub const TRUE_WORDS: [&str; 14] = [
-    "t", "T", "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", "1",
-];
-/// DRF's `BooleanField` words for false.
-pub const FALSE_WORDS: [&str; 14] = [
-    "f", "F", "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF", "0",
-];
 
 /// Text sent for a non-text field is read as DRF's fields read it (form bodies carry
 /// nothing but text): integers (`"12"`, `"12.0"`), numbers, DRF's boolean words, and an
@@ -294,23 +271,5 @@ pub fn check_output(validator: &jsonschema::Validator, body: &Value) -> Result<(
         Ok(())
     } else {
         Err(problems.join("; "))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn python_type_names() {
-        assert_eq!(python_type(&json!([1])), "list");
-        assert_eq!(python_type(&json!("x")), "str");
-        assert_eq!(python_type(&json!(1)), "int");
-        assert_eq!(
-            python_type(&serde_json::from_str::<Value>("1.0").unwrap_or_default()),
-            "float"
-        );
-        assert_eq!(python_type(&json!(true)), "bool");
     }
 }

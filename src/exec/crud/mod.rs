@@ -15,10 +15,11 @@ use serde_json::Value;
 
 use super::Outcome;
 use crate::admin::Metrics;
+use crate::compat::python::python_int;
 use crate::config::Limits;
 use crate::db::{self, Db, DbError, Row};
 use crate::error::ApiError;
-use crate::intake::{query, scope};
+use crate::intake::scope;
 use crate::plan::{Assign, Plan, Scope, SqlValue};
 use crate::route::ApiRequest;
 use crate::spec::{Action, Resource, ResponseValidation, Route, Spec};
@@ -101,7 +102,7 @@ impl Table<'_> {
         let Some(input) = &self.resource.input else {
             return Err(ApiError::Internal("resource has no input schema".into()));
         };
-        let value = crate::request::body::parse(
+        let value = crate::intake::body::parse(
             req.content_type.as_deref(),
             &req.body,
             self.limits.max_json_depth,
@@ -178,7 +179,7 @@ fn db_error(e: DbError) -> ApiError {
 
 /// The key in the path, parsed like Python's `int()`; anything else is a 404.
 fn parse_key(key: Option<&str>) -> Result<i64, ApiError> {
-    key.and_then(query::python_int)
+    key.and_then(python_int)
         .filter(|k| *k > 0 && *k < i64::MAX)
         .ok_or(ApiError::NotFound)
 }

@@ -23,10 +23,9 @@
 //! stack; nesting beyond `MAX_DEPTH` (10,000) yields the text of Python's
 //! `RecursionError`.
 //!
-//! Deliberate limits: the body is always decoded as UTF-8 (DRF would honour a
-//! `charset` parameter of the content type); `NaN`/`Infinity` are accepted as
-//! by plain `json.loads` (DRF's default `STRICT_JSON` rejects the first one it
-//! reaches); CPython's own recursion limit depends on its call stack (about
+//! Deliberate limits: the body is always decoded as UTF-8 (a caller honouring a
+//! `charset` transcodes first); [`python_json_error`] accepts `NaN`/`Infinity` as
+//! plain `json.loads` does ([`parse_error`] adds DRF's strict refusal); CPython's own recursion limit depends on its call stack (about
 //! 990 levels for a bare `json.loads`) and its `RecursionError` is not a
 //! `ValueError`, so DRF answers 500 there: neither is reproduced.
 
@@ -37,6 +36,27 @@ const MAX_DEPTH: usize = 10_000;
 /// CPython's default `sys.get_int_max_str_digits()`: longer integer literals
 /// make `int()` raise `ValueError`, which DRF reports like a parse error.
 const INT_MAX_STR_DIGITS: usize = 4300;
+
+/// The text DRF puts after `"JSON parse error - "` for a body `serde_json` refused.
+///
+/// Python also accepts some documents serde does not; of those, DRF's strict JSON refuses
+/// the first of `NaN`, `Infinity`, `-Infinity` it meets.
+pub fn parse_error(body: &[u8], error: &serde_json::Error) -> String {
+    if let Some(message) = python_json_error(body) {
+        return message;
+    }
+    let text = String::from_utf8_lossy(body);
+    let first = ["-Infinity", "Infinity", "NaN"]
+        .iter()
+        .filter_map(|c| text.find(c).map(|at| (at, *c)))
+        .min();
+    match first {
+        Some((_, constant)) => {
+            format!("Out of range float values are not JSON compliant: '{constant}'")
+        }
+        None => error.to_string(),
+    }
+}
 
 /// Returns `None` when DRF's `JSONParser` (Python 3.11, non-strict constants)
 /// would accept `body`, otherwise the text DRF puts after
