@@ -1,34 +1,46 @@
 //! specgate: an API gateway whose behaviour is its contract.
 //!
-//! A request flows one way through the stages, each a module:
+//! A request flows one way; each stage takes the previous one's value whole:
 //!
 //! ```text
-//! server ─▶ request (router, query, body) ─▶ validate ─▶ plan ─▶ sql ─▶ db ─▶ respond
-//!              ▲                                                              │
-//!              └────────── spec: routes.yaml + schemas/, compiled once ───────┘
+//! bytes ─▶ http ─────────────────────────▶ route ──────▶ exec ───────────────────▶ respond
+//!          server · layer stack:           ApiRequest    crud/{list, retrieve,
+//!          request id · trace · log ·      (parsed       create, update, destroy}:
+//!          metrics · HEAD · timeout ·       once)        intake → validate → plan
+//!          query limits                                   → sql → db
+//!                  ▲                           ▲              ▲
+//!                  └──── store: one contract snapshot per request (contract, openapi) ──┘
 //! ```
 //!
-//! - [`spec`] loads and cross-checks `routes.yaml` and `schemas/` (the only YAML reader).
-//! - [`server`] accepts connections and reads bodies (the only hyper user).
-//! - [`gateway`] runs one request through the stages.
-//! - [`request`] matches routes and parses query strings.
-//! - [`intake`] reads request bodies (JSON, urlencoded, multipart) into one JSON value.
-//! - [`compat`] holds every rule imitated from Python, Django or DRF (a leaf).
-//! - [`validate`] checks bodies against schemas with DRF's field semantics.
-//! - [`plan`] and [`sql`] are pure: a typed plan, then SQL text with bound values.
-//! - [`db`] is the only module doing database IO.
-//! - [`respond`] and [`error`] render every answer.
-//! - [`metadata`] answers OPTIONS from the schemas.
-//! - [`openapi`] derives the OpenAPI 3.1 document from the same compiled spec.
-//! - [`admin`] holds the Prometheus metrics and serves them, liveness, readiness and the
-//!   contract's status on the admin listener.
-//! - [`trace`] reads and writes W3C `traceparent` headers.
+//! - [`http`]: the server (the only user of hyper's server side for the API) and the tower
+//!   layer stack, one concern per file in `http/layers/`.
+//! - [`route`]: reads the HTTP request once into [`route::ApiRequest`]; nothing after it
+//!   touches `http::Request`.
+//! - [`exec`]: the service at the bottom of the stack; dispatches on the route's
+//!   [`contract::Target`], renders outcomes and errors in one place. `exec/crud/` has one file
+//!   per action.
+//! - [`intake`]: the query string, the list grammar (filters, search, ordering), the body.
+//! - [`validate`]: bodies against the input schema, responses against the representation.
+//! - [`plan`] and [`sql`]: pure; a typed operation, then SQL text with bound parameters.
+//! - [`db`]: the only module doing database IO (PostgreSQL or SQLite, chosen once).
+//! - [`respond`] and [`error`]: every answer's rendering and the one error type of the
+//!   request path.
+//! - [`contract`]: compiles `routes.yaml` and `schemas/` (the only YAML reader); quoted SQL
+//!   identifiers ([`contract::ident::Ident`]) can be made only there.
+//! - [`store`]: the serving contract behind an atomic pointer, and its reloads (SIGHUP,
+//!   file changes), each checked like `specgate check` before it is swapped in.
+//! - [`admin`]: Prometheus metrics and the admin listener (`/metrics`, `/live`, `/ready`,
+//!   `/contract`); [`trace`]: W3C `traceparent`.
+//! - [`compat`]: every rule imitated from Python, Django or DRF, and nothing else (a leaf).
+//! - [`metadata`] (OPTIONS) and [`openapi`] (the OpenAPI 3.1 document) derive from the
+//!   compiled contract; [`config`]: the CLI and settings (clap).
 //!
 //! Nothing here names a resource, table, column or message of any particular API.
 
 pub mod admin;
 pub mod compat;
 pub mod config;
+pub mod contract;
 pub mod db;
 pub mod error;
 pub mod exec;
@@ -39,7 +51,6 @@ pub mod openapi;
 pub mod plan;
 pub mod respond;
 pub mod route;
-pub mod spec;
 pub mod sql;
 pub mod store;
 pub mod trace;

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use specgate::admin::{self, Admin, Metrics, Reload};
 
 use specgate::config::{Command, LogFormat, Settings};
+use specgate::contract;
 use specgate::db::Db;
 use specgate::exec::Gateway;
 use specgate::http::{server, stack};
-use specgate::spec;
 use specgate::sql::Dialect;
 use specgate::store::{self, Contract, ContractStore, ReloadOutcome};
 use sqlx::migrate::MigrateDatabase;
@@ -83,12 +83,12 @@ async fn run(settings: Settings) -> Result<(), String> {
     }
 }
 
-fn load(settings: &Settings) -> Result<spec::Spec, String> {
-    spec::load(&settings.spec).map_err(|problems| problems_text(settings, &problems))
+fn load(settings: &Settings) -> Result<contract::Spec, String> {
+    contract::load(&settings.spec).map_err(|problems| problems_text(settings, &problems))
 }
 
 /// Every problem of the spec, one per line with its file and line.
-fn problems_text(settings: &Settings, problems: &[spec::Problem]) -> String {
+fn problems_text(settings: &Settings, problems: &[contract::Problem]) -> String {
     let lines: Vec<String> = problems
         .iter()
         .map(|p| format!("  {}", spec_path(settings, p)))
@@ -105,7 +105,7 @@ fn load_contract(settings: &Settings) -> Result<Contract, String> {
     Contract::load(&settings.spec).map_err(|problems| problems_text(settings, &problems))
 }
 
-fn spec_path(settings: &Settings, problem: &spec::Problem) -> String {
+fn spec_path(settings: &Settings, problem: &contract::Problem) -> String {
     let mut p = problem.clone();
     p.file = settings.spec.join(&p.file).display().to_string();
     p.to_string()

@@ -4,9 +4,9 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::contract::{Action, Resource, Route};
 use crate::intake::body;
 use crate::plan::Kind;
-use crate::spec::{Action, Resource, Route};
 
 /// DRF's `SimpleMetadata` for OPTIONS: names, media types, and the writable actions'
 /// fields, all derived from the schemas.

@@ -5,9 +5,9 @@
 use serde_json::{Map, Value, json};
 
 use crate::compat::drf::{FALSE_WORDS, TRUE_WORDS};
+use crate::contract::{Action, Resource, Route, Spec, Target, schema};
 use crate::intake::body::PARSES;
 use crate::plan::{Kind, Lookup};
-use crate::spec::{Action, Resource, Route, Spec, Target, schema};
 
 /// The whole document.
 pub fn document(spec: &Spec) -> Value {

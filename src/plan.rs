@@ -6,7 +6,7 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde_json::Value;
 
-use crate::spec::ident::Ident;
+use crate::contract::ident::Ident;
 
 /// How a value is stored in SQL and rendered in JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

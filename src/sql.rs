@@ -12,9 +12,9 @@
 //! LIKE ignores ASCII case), NULLs sort last ascending and first descending, lists travel as
 //! one JSON array read by `json_each`, and timestamps are stored as fixed-width UTC text.
 
+use crate::contract::ident::Ident;
+use crate::contract::{Field, Resource, Source};
 use crate::plan::{Assign, Filter, Kind, Lookup, Plan, Scope, SqlValue, utc_timestamp};
-use crate::spec::ident::Ident;
-use crate::spec::{Field, Resource, Source};
 
 /// The SQL a database speaks; chosen once, when the pool is made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -540,9 +540,9 @@ mod tests {
     use super::*;
     use crate::plan::{Assign, Search};
 
-    fn fixture() -> crate::spec::Spec {
+    fn fixture() -> crate::contract::Spec {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/books");
-        crate::spec::load(&dir).unwrap_or_else(|p| panic!("{p:?}"))
+        crate::contract::load(&dir).unwrap_or_else(|p| panic!("{p:?}"))
     }
 
     /// The compiled column of the field `name`: tests cannot quote identifiers themselves.

@@ -18,8 +18,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
+use crate::contract::{Problem, Spec};
 use crate::db::Db;
-use crate::spec::{Problem, Spec};
 use crate::sql::Dialect;
 
 /// How long a reload waits for the database to answer the column check (as `check` does).
@@ -44,7 +44,7 @@ pub struct Contract {
 impl Contract {
     /// Loads and compiles the contract in `dir` (no database is consulted).
     pub fn load(dir: &Path) -> Result<Contract, Vec<Problem>> {
-        let spec = crate::spec::load(dir)?;
+        let spec = crate::contract::load(dir)?;
         let hash = contract_hash(dir).map_err(|p| vec![p])?;
         Ok(Contract::new(spec, hash))
     }
@@ -199,7 +199,7 @@ fn compile(dir: &Path, serving: &str) -> Result<Candidate, Vec<String>> {
     if hash == serving {
         return Ok(Candidate::Unchanged);
     }
-    let spec = crate::spec::load(dir)
+    let spec = crate::contract::load(dir)
         .map_err(|problems| problems.iter().map(|p| located(dir, p)).collect::<Vec<_>>())?;
     let mut problems: Vec<String> = Vec::new();
     for dialect in [Dialect::Postgres, Dialect::Sqlite] {

@@ -5,16 +5,16 @@ use std::path::PathBuf;
 
 use proptest::prelude::*;
 use serde_json::Value;
+use specgate::contract::{self, Spec};
 use specgate::intake::body;
 use specgate::intake::query::{self, Query};
 use specgate::intake::scope;
 use specgate::plan::{Plan, SqlValue};
-use specgate::spec::{self, Spec};
 use specgate::sql;
 use specgate::validate;
 
 fn users() -> Spec {
-    spec::load(&PathBuf::from(env!("CARGO_MANIFEST_DIR"))).unwrap_or_else(|p| panic!("{p:?}"))
+    contract::load(&PathBuf::from(env!("CARGO_MANIFEST_DIR"))).unwrap_or_else(|p| panic!("{p:?}"))
 }
 
 /// A marker no identifier or SQL keyword contains; it must never reach the SQL text.

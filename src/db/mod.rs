@@ -16,8 +16,8 @@ use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{Arguments, Row as _, SqlSafeStr, SqlitePool};
 
 use crate::config::Limits;
+use crate::contract::{Field, Source, Spec};
 use crate::plan::{Kind, SqlValue};
-use crate::spec::{Field, Source, Spec};
 use crate::sql::{Dialect, Statement};
 
 pub use sqlite::upper;
@@ -184,7 +184,7 @@ impl Db {
     pub async fn missing_columns(&self, spec: &Spec) -> Result<Vec<String>, DbError> {
         let mut wanted: Vec<(String, String, String)> = Vec::new();
         for resource in &spec.resources {
-            let name = |ident: &crate::spec::ident::Ident| ident.name().into_owned();
+            let name = |ident: &crate::contract::ident::Ident| ident.name().into_owned();
             let table = name(&resource.table);
             for field in &resource.fields {
                 match &field.source {

@@ -16,11 +16,11 @@ use serde_json::{Value, json};
 
 use crate::admin::Metrics;
 use crate::config::Limits;
+use crate::contract::{Action, Spec, Target};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::respond::{self, Fault, MatchedRoute, Render};
 use crate::route::{self, ApiRequest, DOCUMENT_ALLOW, Intent, Refusal};
-use crate::spec::{Action, Spec, Target};
 use crate::store::{Contract, ContractStore};
 
 /// What an executor produces; rendered by [`Gateway`] with the request's rendering.

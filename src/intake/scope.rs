@@ -4,10 +4,10 @@
 
 use super::query::Query;
 use crate::compat::python::{is_python_space, python_int};
+use crate::contract::ident::Ident;
+use crate::contract::{FilterField, Resource};
 use crate::error::ApiError;
 use crate::plan::{Filter, Kind, Lookup, Scope, Search, SqlValue, utc_timestamp};
-use crate::spec::ident::Ident;
-use crate::spec::{FilterField, Resource};
 
 /// The filters and search the query asks for; a bad filter value is a 400 keyed by the
 /// parameter's name.
@@ -185,7 +185,7 @@ mod tests {
 
     #[test]
     fn exact_is_also_the_bare_name() {
-        use crate::spec::filter_params;
+        use crate::contract::filter_params;
         assert_eq!(
             filter_params("email", Lookup::Exact),
             ["email__exact", "email"]

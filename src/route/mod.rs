@@ -8,10 +8,10 @@ use bytes::Bytes;
 use http::header::{self, HeaderMap};
 use http::{Method, Request, StatusCode};
 
+use crate::contract::{Action, Route, Spec};
 use crate::error::ApiError;
 use crate::intake::query::Query;
 use crate::respond::{self, Render};
-use crate::spec::{Action, Route, Spec};
 use crate::trace::TraceContext;
 use router::Resolution;
 

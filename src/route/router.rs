@@ -3,7 +3,7 @@
 
 use percent_encoding::percent_decode_str;
 
-use crate::spec::{Route, Segment};
+use crate::contract::{Route, Segment};
 
 /// What a path resolves to.
 #[derive(Debug, PartialEq, Eq)]
@@ -111,7 +111,7 @@ mod tests {
             template: "".into(),
             key_param: None,
             segments: template.to_vec(),
-            target: crate::spec::Target::Table(0),
+            target: crate::contract::Target::Table(0),
             name: String::new(),
             description: String::new(),
             methods: Vec::new(),

@@ -13,8 +13,8 @@ use serde_json::{Map, Value};
 use crate::compat::drf::{FALSE_WORDS, TRUE_WORDS};
 use crate::compat::number::python_number_text;
 use crate::compat::python::{is_python_space, python_int, python_type};
+use crate::contract::{InputField, InputSchema};
 use crate::plan::Kind;
-use crate::spec::{InputField, InputSchema};
 
 /// Messages per field, in report order. Rendered as `{"field": ["message", ...]}`.
 pub type FieldErrors = Vec<(String, Vec<String>)>;

@@ -17,12 +17,12 @@ use super::Outcome;
 use crate::admin::Metrics;
 use crate::compat::python::python_int;
 use crate::config::Limits;
+use crate::contract::{Action, Resource, ResponseValidation, Route, Spec};
 use crate::db::{self, Db, DbError, Row};
 use crate::error::ApiError;
 use crate::intake::scope;
 use crate::plan::{Assign, Plan, Scope, SqlValue};
 use crate::route::ApiRequest;
-use crate::spec::{Action, Resource, ResponseValidation, Route, Spec};
 use crate::sql;
 use crate::validate::{self, Checked};
 

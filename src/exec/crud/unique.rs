@@ -5,11 +5,11 @@
 use http::StatusCode;
 
 use super::{Table, db_error};
+use crate::contract::Unique;
 use crate::db::{self, DbError};
 use crate::error::ApiError;
 use crate::exec::Outcome;
 use crate::plan::{Plan, SqlValue};
-use crate::spec::Unique;
 use crate::validate::{self, Checked, FieldErrors};
 
 /// Runs a create or update. A unique violation is answered with every taken value; when

@@ -1,7 +1,7 @@
 //! Quoted SQL identifiers as a type only the contract compiler can make.
 //!
 //! Every table, column and alias that reaches SQL text is an [`Ident`]: it can only be
-//! built inside `spec`, from a name written in the contract, so the SQL builder cannot be
+//! built inside `contract`, from a name written in the contract, so the SQL builder cannot be
 //! handed text a client sent.
 
 use std::borrow::Cow;

@@ -4,7 +4,7 @@
 //! This is the only module that knows YAML. Everything a request needs (route matcher,
 //! validators, quoted identifiers, messages) is prepared here, so the request path does no
 //! parsing of configuration and compiles no schema. Identifiers are [`ident::Ident`]s, which
-//! only this module can make. [`store`] keeps the serving contract and swaps in a reloaded
+//! only this module can make. [`crate::store`] keeps the serving contract and swaps in a reloaded
 //! one once it has passed every check.
 
 mod format;
