@@ -55,6 +55,11 @@ KNOWN_308 = ("trailing-slash redirect of a non-GET method: the gateway answers 3
 KNOWN_EXACT = "`field__exact`: the original silently ignores it, the gateway honours it (deliberate)"
 KNOWN_RENDERS = "OPTIONS `renders`: the gateway lists only application/json (deliberate: no browsable API)"
 KNOWN_HTML = "browsable API (text/html): the gateway has none (deliberate)"
+KNOWN_404 = ("unknown path: the gateway answers its API's JSON 404 {\"detail\": \"Not found.\"}, "
+             "not Django's HTML page (BEHAVIOUR.md asks for JSON)")
+KNOWN_ROOT = "GET /api/: the gateway has no DRF API root (deliberate: the route table lists every path)"
+KNOWN_HUGE_LIMIT = ("?limit= beyond 64 bits: the original answered 500 (an overflow in its SQL); "
+                    "the gateway gives a page of everything (deliberate: a 500 is a bug)")
 ARTEFACT_NO_CT = ("harness artefact: Django's runserver (wsgiref) turns a missing Content-Type into "
                   "text/plain; under a production WSGI server DRF names it \"\" like the gateway "
                   "(BEHAVIOUR.md)")
@@ -273,7 +278,7 @@ def build_requests():
               "search=jane%1Fdoe", "search=%E2%80%83mike", "limit=%C2%A02", "limit=%0B2",
               "offset=99999999999999999999", "limit=99999999999999999999",
               "offset=9223372036854775807&limit=1", "username__in=mike%C2%A0,%C2%A0bob"):
-        R("GET", f"{U}?{q}")
+        R("GET", f"{U}?{q}", known={"*": KNOWN_HUGE_LIMIT} if q.startswith("limit=9999") else {})
 
     # -- 7. ordering ------------------------------------------------------------------------
     group("ordering")
@@ -483,8 +488,10 @@ def build_requests():
     for p in ("/nope/", "/", "/api/", "/api/users/{mike}/extra/", "/api/users.json",
               "/api/users/{jane_doe}.json", "/API/USERS/", "/api/users//", "/api/roles/",
               "/api/users/{mike}/?"):
-        R("GET", p)
-    R("POST", "/nope/", "{}", ctype="application/json")
+        R("GET", p, known={"*": KNOWN_ROOT} if p == "/api/" else
+          {"content-type": KNOWN_404, "body": KNOWN_404})
+    R("POST", "/nope/", "{}", ctype="application/json",
+      known={"content-type": KNOWN_404, "body": KNOWN_404})
 
     # -- 12. probes whose outcome may diverge (kept last so they cannot shift other results) -
     group("probes")

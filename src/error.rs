@@ -5,7 +5,8 @@
 use http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use crate::validate::FieldErrors;
+/// Messages per field, in report order. Rendered as `{"field": ["message", ...]}`.
+pub type FieldErrors = Vec<(String, Vec<String>)>;
 
 /// Everything that can stop a request before it gets its normal answer.
 #[derive(Debug)]

@@ -245,7 +245,7 @@ impl Metrics {
     }
 
     /// Records an answered request. `route` is the route's template (such as
-    /// `/api/users/{id}/`) or [`UNMATCHED`], never the request's path: each distinct
+    /// `/things/{id}/`) or [`UNMATCHED`], never the request's path: each distinct
     /// value is a time series.
     pub fn request(&self, route: &str, method: &Method, status: u16, elapsed: Duration) {
         let route = self.routes.label(route);
@@ -446,19 +446,19 @@ mod tests {
         let metrics = Metrics::new();
         let ms = Duration::from_millis(1);
         for _ in 0..3 {
-            metrics.request("/api/users/{id}/", &Method::GET, 200, ms);
+            metrics.request("/things/{id}/", &Method::GET, 200, ms);
         }
-        metrics.request("/api/users/{id}/", &Method::GET, 404, ms);
-        metrics.request("/api/users/", &Method::POST, 201, ms);
+        metrics.request("/things/{id}/", &Method::GET, 404, ms);
+        metrics.request("/things/", &Method::POST, 201, ms);
         let text = render(&metrics);
         let mut counts = samples(&text, "specgate_requests_total");
         counts.sort();
         assert_eq!(
             counts,
             vec![
-                (r#"route="/api/users/",method="POST",status="201""#, "1"),
-                (r#"route="/api/users/{id}/",method="GET",status="200""#, "3"),
-                (r#"route="/api/users/{id}/",method="GET",status="404""#, "1"),
+                (r#"route="/things/",method="POST",status="201""#, "1"),
+                (r#"route="/things/{id}/",method="GET",status="200""#, "3"),
+                (r#"route="/things/{id}/",method="GET",status="404""#, "1"),
             ]
         );
     }
@@ -576,14 +576,14 @@ mod tests {
     #[test]
     fn route_labels_are_shared_and_bounded() {
         let routes = RouteLabelSet::default();
-        let first = routes.label("/api/users/{id}/");
-        let again = routes.label("/api/users/{id}/");
+        let first = routes.label("/things/{id}/");
+        let again = routes.label("/things/{id}/");
         assert!(Arc::ptr_eq(&first, &again), "interned once");
         for n in 1..MAX_ROUTES {
             routes.label(&format!("/r{n}/"));
         }
         assert_eq!(&*routes.label("/one-too-many/"), OVERFLOW);
-        assert_eq!(&*routes.label("/api/users/{id}/"), "/api/users/{id}/");
+        assert_eq!(&*routes.label("/things/{id}/"), "/things/{id}/");
     }
 
     #[test]

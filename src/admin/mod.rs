@@ -400,16 +400,11 @@ mod tests {
         let admin = admin_with(Ok(()));
         let metrics = admin.metrics().clone();
         for _ in 0..7 {
-            metrics.request(
-                "/api/users/{id}/",
-                &Method::GET,
-                200,
-                Duration::from_millis(2),
-            );
+            metrics.request("/things/{id}/", &Method::GET, 200, Duration::from_millis(2));
         }
         for _ in 0..2 {
-            metrics.request("/api/users/", &Method::POST, 400, Duration::from_millis(1));
-            metrics.request_invalid("/api/users/");
+            metrics.request("/things/", &Method::POST, 400, Duration::from_millis(1));
+            metrics.request_invalid("/things/");
         }
         metrics.request(metrics::UNMATCHED, &Method::GET, 404, Duration::ZERO);
         metrics.statement(Duration::from_millis(3), true);
@@ -430,22 +425,18 @@ mod tests {
             openmetrics_parser::openmetrics::parse_openmetrics(&body).expect("OpenMetrics");
         let requests =
             |labels: &[(&str, &str)]| number(sample(&scrape, "specgate_requests", labels));
-        let users = [
-            ("route", "/api/users/{id}/"),
+        let things = [
+            ("route", "/things/{id}/"),
             ("method", "GET"),
             ("status", "200"),
         ];
-        assert_eq!(requests(&users), 7.0);
-        let create = [
-            ("route", "/api/users/"),
-            ("method", "POST"),
-            ("status", "400"),
-        ];
+        assert_eq!(requests(&things), 7.0);
+        let create = [("route", "/things/"), ("method", "POST"), ("status", "400")];
         assert_eq!(requests(&create), 2.0);
         assert_eq!(requests(&[("route", "unmatched"), ("status", "404")]), 1.0);
-        let users_get = [("route", "/api/users/{id}/"), ("method", "GET")];
+        let things_get = [("route", "/things/{id}/"), ("method", "GET")];
         let openmetrics_parser::OpenMetricsValue::Histogram(durations) =
-            sample(&scrape, "specgate_request_duration_seconds", &users_get)
+            sample(&scrape, "specgate_request_duration_seconds", &things_get)
         else {
             panic!("the durations are not a histogram");
         };
@@ -465,7 +456,7 @@ mod tests {
         let invalid = sample(
             &scrape,
             "specgate_request_validation_failures",
-            &[("route", "/api/users/")],
+            &[("route", "/things/")],
         );
         assert_eq!(number(invalid), 2.0);
         let in_flight = sample(&scrape, "specgate_requests_in_flight", &[]);
@@ -533,7 +524,7 @@ mod tests {
     #[tokio::test]
     async fn other_paths_and_methods() {
         let server = Server::start(admin_with(Ok(()))).await;
-        for path in ["/", "/metrics/", "/readyz", "/api/users/"] {
+        for path in ["/", "/metrics/", "/readyz", "/things/"] {
             let answer = server.get(path).await;
             assert_eq!(answer.status, 404, "{path}");
             assert_eq!(answer.json(), json!({"detail": "Not found."}));

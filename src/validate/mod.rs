@@ -16,8 +16,7 @@ use crate::compat::python::{is_python_space, python_int, python_type};
 use crate::contract::{InputField, InputSchema};
 use crate::plan::Kind;
 
-/// Messages per field, in report order. Rendered as `{"field": ["message", ...]}`.
-pub type FieldErrors = Vec<(String, Vec<String>)>;
+pub use crate::error::FieldErrors;
 
 /// The key DRF uses for errors about the body as a whole.
 pub const NON_FIELD_ERRORS: &str = "non_field_errors";
