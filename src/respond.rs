@@ -8,6 +8,7 @@ use http::{Response, StatusCode};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::compat::drf::escape_line_separators;
 use crate::error::ApiError;
 
 /// The route template a response answered, put in its extensions by the gateway for the
@@ -83,22 +84,6 @@ pub fn to_json(value: &impl Serialize, render: Render) -> Result<Vec<u8>, serde_
     };
     written?;
     Ok(escape_line_separators(out))
-}
-
-fn escape_line_separators(out: Vec<u8>) -> Vec<u8> {
-    const LS: &[u8] = "\u{2028}".as_bytes();
-    const PS: &[u8] = "\u{2029}".as_bytes();
-    // Both start with the byte 0xE2: look for that first (a vectorised scan), and only
-    // where it occurs for the three-byte sequences.
-    let found = memchr::memchr_iter(LS[0], &out)
-        .any(|i| matches!(out.get(i..i + 3), Some(w) if w == LS || w == PS));
-    if !found {
-        return out;
-    }
-    let text = String::from_utf8_lossy(&out);
-    text.replace('\u{2028}', "\\u2028")
-        .replace('\u{2029}', "\\u2029")
-        .into_bytes()
 }
 
 /// Headers every response carries.

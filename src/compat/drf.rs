@@ -1,4 +1,5 @@
-//! DRF's words for field values: which texts its `BooleanField` reads as true or false.
+//! DRF's words for field values (which texts its `BooleanField` reads as true or false),
+//! and its `JSONRenderer`'s escaping of the two line separators.
 
 /// DRF's `BooleanField` words for true.
 pub const TRUE_WORDS: [&str; 14] = [
@@ -8,3 +9,20 @@ pub const TRUE_WORDS: [&str; 14] = [
 pub const FALSE_WORDS: [&str; 14] = [
     "f", "F", "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF", "0",
 ];
+
+/// DRF's `JSONRenderer` writes U+2028 and U+2029 escaped (`\\u2028`), as JavaScript needs.
+pub fn escape_line_separators(out: Vec<u8>) -> Vec<u8> {
+    const LS: &[u8] = "\u{2028}".as_bytes();
+    const PS: &[u8] = "\u{2029}".as_bytes();
+    // Both start with the byte 0xE2: look for that first (a vectorised scan), and only
+    // where it occurs for the three-byte sequences.
+    let found = memchr::memchr_iter(LS[0], &out)
+        .any(|i| matches!(out.get(i..i + 3), Some(w) if w == LS || w == PS));
+    if !found {
+        return out;
+    }
+    let text = String::from_utf8_lossy(&out);
+    text.replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029")
+        .into_bytes()
+}

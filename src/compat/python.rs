@@ -1,7 +1,8 @@
 //! Python's text rules that clients can observe: what `str.isspace()` counts as whitespace,
-//! what `int()` accepts, the type names `json.loads` values get, and the codecs a `charset`
+//! what `int()` accepts, how `quote_plus` encodes, the type names `json.loads` values get, and the codecs a `charset`
 //! parameter may name.
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use std::borrow::Cow;
 
 use serde_json::Value;
@@ -178,6 +179,22 @@ impl Codec {
             }
         }
     }
+}
+
+/// Characters Python's `quote_plus` leaves alone: letters, digits and `_.-~`.
+const QUOTE_PLUS: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'-')
+    .remove(b'~')
+    .remove(b' ');
+
+/// Python's `urllib.parse.quote_plus`: UTF-8 percent-encoding with spaces as `+`, as
+/// `urlencode` writes query parameters.
+pub fn quote_plus(text: &str) -> String {
+    utf8_percent_encode(text, QUOTE_PLUS)
+        .to_string()
+        .replace(' ', "+")
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! parsing, and the `next`/`previous` links with their parameters re-encoded the way
 //! Python's `urlencode` does.
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use crate::compat::python::quote_plus;
 
 use crate::compat::python::python_int_wide;
 
@@ -74,20 +74,6 @@ impl Query {
         }
         out.join("&")
     }
-}
-
-/// Characters Python's `quote_plus` leaves alone: letters, digits and `_.-~`.
-const QUOTE_PLUS: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'-')
-    .remove(b'~')
-    .remove(b' ');
-
-fn quote_plus(text: &str) -> String {
-    utf8_percent_encode(text, QUOTE_PLUS)
-        .to_string()
-        .replace(' ', "+")
 }
 
 /// DRF's `limit`: a positive integer, else the default; capped by the maximum.
