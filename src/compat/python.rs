@@ -1,6 +1,6 @@
 //! Python's text rules that clients can observe: what `str.isspace()` counts as whitespace,
-//! what `int()` accepts, how `quote_plus` encodes, the type names `json.loads` values get, and the codecs a `charset`
-//! parameter may name.
+//! what `int()` accepts, how `quote_plus` encodes, the type names `json.loads` values get,
+//! and the codecs a `charset` parameter may name.
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use std::borrow::Cow;
