@@ -57,7 +57,7 @@ pub struct Spec {
     /// What a response that violates its schema does.
     pub response_validation: ResponseValidation,
     /// Base URL for absolute links, instead of the request's scheme and host.
-    pub public_url: Option<String>,
+    pub public_url: Option<std::sync::Arc<str>>,
     /// The folder holding `migrations/`.
     pub migrations: PathBuf,
     /// Where the OpenAPI document is served, if anywhere.
@@ -349,7 +349,7 @@ pub fn load(dir: &Path) -> Result<Spec, Vec<Problem>> {
         public_url: table
             .settings
             .public_url
-            .map(|u| u.trim_end_matches('/').to_owned()),
+            .map(|u| u.trim_end_matches('/').into()),
         migrations: dir.join("migrations"),
         openapi_path: table.settings.openapi_path.filter(|p| !p.is_empty()),
         readiness_path: table.settings.readiness_path.filter(|p| !p.is_empty()),

@@ -5,8 +5,12 @@
 pub mod router;
 
 use bytes::Bytes;
-use http::header::{self, HeaderMap};
-use http::{Method, Request, StatusCode};
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, Request, StatusCode, Uri};
 
 use crate::contract::{Action, Route, Spec};
 use crate::error::ApiError;
@@ -31,12 +35,12 @@ pub struct ApiRequest {
     pub query: Query,
     /// How the client wants JSON written (from `Accept`).
     pub render: Render,
-    /// The body's `Content-Type`, as sent.
-    pub content_type: Option<String>,
+    /// The body's `Content-Type`, as sent (the header value itself: no copy).
+    pub content_type: Option<HeaderValue>,
     /// Scheme and authority for links (`public_url`, else the request's `Host`).
-    pub base_url: String,
-    /// The path as sent, for links.
-    pub path: String,
+    pub base: BaseUrl,
+    /// The request target as sent (its path is the links' path).
+    pub uri: Uri,
     /// The body, already read within the size limit.
     pub body: Bytes,
     /// The request's W3C trace (the caller's, or the one the edge started), for whatever
@@ -131,18 +135,15 @@ pub fn resolve(spec: &Spec, request: Request<Bytes>) -> Result<Intent, Refusal> 
         },
     };
     let request = ApiRequest {
-        base_url: base_url(spec, &parts.headers, &parts.uri),
-        content_type: parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
-        path: path.to_owned(),
+        base: base_url(spec, &parts.headers, &parts.uri),
+        content_type: parts.headers.get(header::CONTENT_TYPE).cloned(),
         trace: parts
             .extensions
             .get::<TraceContext>()
             .copied()
             .unwrap_or_else(TraceContext::start),
         method: parts.method,
+        uri: parts.uri,
         route: index,
         key,
         query,
@@ -155,7 +156,36 @@ pub fn resolve(spec: &Spec, request: Request<Bytes>) -> Result<Intent, Refusal> 
     })
 }
 
+/// Where links point, kept as the request gave it; written out only when a link is made.
+#[derive(Debug, Clone)]
+pub enum BaseUrl {
+    /// The configured `public_url`.
+    Public(Arc<str>),
+    /// `http://` and the request's `Host` (or the URI's authority, or `localhost`).
+    Host(Option<HeaderValue>),
+}
+
+impl fmt::Display for BaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BaseUrl::Public(url) => f.write_str(url),
+            BaseUrl::Host(host) => {
+                let host = host.as_ref().and_then(|h| h.to_str().ok());
+                write!(f, "http://{}", host.unwrap_or("localhost"))
+            }
+        }
+    }
+}
+
 impl ApiRequest {
+    /// The body's media type as text, if sent (bytes that are not UTF-8 replaced, so a
+    /// garbled header still gets its 415).
+    pub fn content_type(&self) -> Option<Cow<'_, str>> {
+        self.content_type
+            .as_ref()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()))
+    }
+
     /// The matched route.
     pub fn route<'a>(&self, spec: &'a Spec) -> &'a Route {
         &spec.routes[self.route]
@@ -169,16 +199,15 @@ fn negotiate(headers: &HeaderMap) -> Result<Render, ApiError> {
 }
 
 /// Where links point: the configured public URL, else the request's own host.
-fn base_url(spec: &Spec, headers: &HeaderMap, uri: &http::Uri) -> String {
+fn base_url(spec: &Spec, headers: &HeaderMap, uri: &Uri) -> BaseUrl {
     if let Some(url) = &spec.public_url {
-        return url.clone();
+        return BaseUrl::Public(url.clone());
     }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| uri.authority().map(|a| a.as_str()))
-        .unwrap_or("localhost");
-    format!("http://{host}")
+    let host = headers.get(header::HOST).cloned().or_else(|| {
+        uri.authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    });
+    BaseUrl::Host(host)
 }
 
 /// The redirect to the path with its trailing slash: 301 for GET/HEAD, 308 otherwise (so

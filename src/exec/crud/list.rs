@@ -101,5 +101,5 @@ impl Page {
 /// This request's URL with the query changed.
 fn link(req: &ApiRequest, changes: &[(&str, Option<String>)]) -> Value {
     let query = req.query.with(changes);
-    Value::String(format!("{}{}?{query}", req.base_url, req.path))
+    Value::String(format!("{}{}?{query}", req.base, req.uri.path()))
 }

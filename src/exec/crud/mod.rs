@@ -103,7 +103,7 @@ impl Table<'_> {
             return Err(ApiError::Internal("resource has no input schema".into()));
         };
         let value = crate::intake::body::parse(
-            req.content_type.as_deref(),
+            req.content_type().as_deref(),
             &req.body,
             self.limits.max_json_depth,
         )?;

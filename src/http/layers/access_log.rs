@@ -7,11 +7,19 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use tower::{Layer, Service};
+use tracing::Level;
 
 use super::request_id;
 use crate::http::{Answer, Req, Resp};
 use crate::respond::{Fault, MatchedRoute};
 use crate::trace::TraceContext;
+
+/// The parts of the request the info line writes.
+struct Line {
+    method: http::Method,
+    path: http::Uri,
+    trace: Option<TraceContext>,
+}
 
 /// Adds the access log.
 #[derive(Clone, Copy, Default)]
@@ -46,9 +54,12 @@ where
     fn call(&mut self, request: Req) -> Answer {
         let started = Instant::now();
         let id = request.headers().get(request_id::HEADER).cloned();
-        let method = request.method().clone();
-        let trace = request.extensions().get::<TraceContext>().copied();
-        let path = request.uri().path().to_owned();
+        // What only the info line needs is taken only when that line will be written.
+        let line = tracing::enabled!(Level::INFO).then(|| Line {
+            method: request.method().clone(),
+            path: request.uri().clone(),
+            trace: request.extensions().get::<TraceContext>().copied(),
+        });
         let answer = self.inner.call(request);
         Box::pin(async move {
             let response = answer.await?;
@@ -64,17 +75,19 @@ where
             if let Some(Fault(cause)) = response.extensions().get::<Fault>() {
                 tracing::error!(request_id = %id, route = %route, "{cause}");
             }
-            let trace_id = trace.map(|t| t.trace_id_hex()).unwrap_or_default();
-            tracing::info!(
-                request_id = %id,
-                trace_id = %trace_id,
-                method = %method,
-                path = %path,
-                route = %route,
-                status = response.status().as_u16(),
-                micros = started.elapsed().as_micros() as u64,
-                "request"
-            );
+            if let Some(line) = line {
+                let trace_id = line.trace.map(|t| t.trace_id_hex()).unwrap_or_default();
+                tracing::info!(
+                    request_id = %id,
+                    trace_id = %trace_id,
+                    method = %line.method,
+                    path = %line.path.path(),
+                    route = %route,
+                    status = response.status().as_u16(),
+                    micros = started.elapsed().as_micros() as u64,
+                    "request"
+                );
+            }
             Ok(response)
         })
     }
