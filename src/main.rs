@@ -238,6 +238,7 @@ fn reload_label(outcome: &ReloadOutcome) -> Reload {
     match outcome {
         ReloadOutcome::Swapped { .. } => Reload::Swapped,
         ReloadOutcome::Unchanged => Reload::Unchanged,
+        ReloadOutcome::Superseded => Reload::Superseded,
         ReloadOutcome::Refused { .. } => Reload::Refused,
     }
 }

@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
@@ -78,6 +79,9 @@ pub enum ReloadOutcome {
         /// Every problem, one line each, with file and line where known.
         problems: Vec<String>,
     },
+    /// The files changed again while they were read: nothing was swapped, and the reload
+    /// that change triggers reads them anew.
+    Superseded,
 }
 
 impl ReloadOutcome {
@@ -87,6 +91,7 @@ impl ReloadOutcome {
             ReloadOutcome::Swapped { .. } => "swapped",
             ReloadOutcome::Unchanged => "unchanged",
             ReloadOutcome::Refused { .. } => "refused",
+            ReloadOutcome::Superseded => "superseded",
         }
     }
 
@@ -140,8 +145,21 @@ impl ContractStore {
     /// names, and swaps only if all of that passes. Never migrates. Files hashing to the
     /// serving contract are `Unchanged`. Problems are logged, one line each.
     pub async fn reload(&self, dir: &Path, db: &Db) -> ReloadOutcome {
+        self.reload_settled(dir, db, &|| true).await
+    }
+
+    /// [`ContractStore::reload`], but when `settled` (asked once the files are read) says
+    /// they changed meanwhile, nothing is swapped and nothing is refused: the outcome is
+    /// [`ReloadOutcome::Superseded`], and the reload that change triggers reads them again.
+    /// So a file caught half-written (truncated, then written) is never served nor reported.
+    pub async fn reload_settled(
+        &self,
+        dir: &Path,
+        db: &Db,
+        settled: &(dyn Fn() -> bool + Sync),
+    ) -> ReloadOutcome {
         let _one_at_a_time = self.reloading.lock().await;
-        let outcome = self.attempt(dir, db).await;
+        let outcome = self.attempt(dir, db, settled).await;
         log(dir, &outcome);
         self.last.store(Some(Arc::new(Attempt {
             at: SystemTime::now(),
@@ -150,10 +168,20 @@ impl ContractStore {
         outcome
     }
 
-    async fn attempt(&self, dir: &Path, db: &Db) -> ReloadOutcome {
+    async fn attempt(
+        &self,
+        dir: &Path,
+        db: &Db,
+        settled: &(dyn Fn() -> bool + Sync),
+    ) -> ReloadOutcome {
         let serving = self.snapshot().hash.clone();
         let folder = dir.to_path_buf();
         let compiled = tokio::task::spawn_blocking(move || compile(&folder, &serving)).await;
+        // A change while the files were read may have shown a file half-written. One after
+        // that does not matter here: the read was whole, and that change has its own reload.
+        if !settled() {
+            return ReloadOutcome::Superseded;
+        }
         let contract = match compiled {
             Ok(Ok(Candidate::New(contract))) => contract,
             Ok(Ok(Candidate::Unchanged)) => return ReloadOutcome::Unchanged,
@@ -245,6 +273,9 @@ fn log(dir: &Path, outcome: &ReloadOutcome) {
             tracing::info!(%spec, %hash, "contract reloaded");
         }
         ReloadOutcome::Unchanged => tracing::info!(%spec, "contract unchanged"),
+        ReloadOutcome::Superseded => {
+            tracing::info!(%spec, "contract files changed while read; reading them again");
+        }
         ReloadOutcome::Refused { problems } => {
             for problem in problems {
                 tracing::error!(%spec, "contract reload refused: {problem}");
@@ -324,20 +355,28 @@ pub fn watch(
 ) -> Result<(), String> {
     let runtime = tokio::runtime::Handle::try_current()
         .map_err(|e| format!("watching the contract needs the runtime: {e}"))?;
-    let (trigger, mut triggered) = mpsc::channel::<()>(1);
+    // Every change to a contract file counts one; a trigger carries the count it saw, and
+    // a reload whose count moved while it read the files is superseded.
+    let changes = Arc::new(AtomicU64::new(0));
+    let (trigger, mut triggered) = tokio::sync::watch::channel(0u64);
+    let trigger = Arc::new(trigger);
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .map_err(|e| format!("cannot listen for SIGHUP: {e}"))?;
     if watch_files {
-        watch_folder(&runtime, &dir, trigger.clone())?;
+        watch_folder(&runtime, &dir, trigger.clone(), changes.clone())?;
     }
+    let hup = (trigger.clone(), changes.clone());
     runtime.spawn(async move {
         while hangup.recv().await.is_some() {
-            let _ = trigger.try_send(());
+            hup.0.send_replace(hup.1.load(Ordering::SeqCst));
         }
     });
     runtime.spawn(async move {
-        while triggered.recv().await.is_some() {
-            let outcome = store.reload(&dir, &db).await;
+        let _keep = trigger;
+        while triggered.changed().await.is_ok() {
+            let seen = *triggered.borrow_and_update();
+            let settled = || changes.load(Ordering::SeqCst) == seen;
+            let outcome = store.reload_settled(&dir, &db, &settled).await;
             on_reload(&outcome);
         }
     });
@@ -349,14 +388,17 @@ pub fn watch(
 fn watch_folder(
     runtime: &tokio::runtime::Handle,
     dir: &Path,
-    trigger: mpsc::Sender<()>,
+    trigger: Arc<tokio::sync::watch::Sender<u64>>,
+    count: Arc<AtomicU64>,
 ) -> Result<(), String> {
     let (changed, mut changes) = mpsc::unbounded_channel::<()>();
+    let counted = count.clone();
     // Events name paths under the folder as the watcher resolved it: absolute.
     let root = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         // A watcher error may mean missed events: reading the folder again is the safe side.
         if event.is_err() || event.is_ok_and(|e| counts(&root, &e)) {
+            counted.fetch_add(1, Ordering::SeqCst);
             let _ = changed.send(());
         }
     })
@@ -378,7 +420,7 @@ fn watch_folder(
                     Err(_quiet) => break,
                 }
             }
-            let _ = trigger.try_send(());
+            trigger.send_replace(count.load(Ordering::SeqCst));
         }
     });
     Ok(())
@@ -479,6 +521,24 @@ mod tests {
 
     fn page_size(contract: &Contract) -> u64 {
         contract.spec.resources[0].page_size
+    }
+
+    #[tokio::test]
+    async fn files_that_changed_while_read_are_neither_swapped_nor_refused() {
+        let folder = Folder::books();
+        let db = database(&folder).await;
+        let store = store(&folder);
+        let before = store.snapshot().hash.clone();
+        folder.edit("routes.yaml", "page_size: 2", "page_size: 5");
+        let moved = || false;
+        let outcome = store.reload_settled(&folder.0, &db, &moved).await;
+        assert_eq!(outcome, ReloadOutcome::Superseded);
+        assert_eq!(store.snapshot().hash, before);
+        // A half-written file caught mid-change is not reported as refused either.
+        folder.write("routes.yaml", "resources:\n");
+        let outcome = store.reload_settled(&folder.0, &db, &moved).await;
+        assert_eq!(outcome, ReloadOutcome::Superseded);
+        assert_eq!(store.status()["last_reload"]["result"], "superseded");
     }
 
     #[tokio::test]

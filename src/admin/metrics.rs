@@ -47,6 +47,8 @@ pub enum Reload {
     Swapped,
     /// The files had not changed; nothing was swapped.
     Unchanged,
+    /// The files changed while they were read; the next reload reads them again.
+    Superseded,
     /// The new contract had problems; the old one goes on answering.
     Refused,
 }
@@ -56,6 +58,7 @@ impl Reload {
         match self {
             Reload::Swapped => "swapped",
             Reload::Unchanged => "unchanged",
+            Reload::Superseded => "superseded",
             Reload::Refused => "refused",
         }
     }
@@ -127,6 +130,7 @@ pub struct Metrics {
     pool: std::sync::OnceLock<PoolProbe>,
     reloads_swapped: Counter,
     reloads_unchanged: Counter,
+    reloads_superseded: Counter,
     reloads_refused: Counter,
 }
 
@@ -227,6 +231,7 @@ impl Metrics {
             pool: std::sync::OnceLock::new(),
             reloads_swapped: result(Reload::Swapped),
             reloads_unchanged: result(Reload::Unchanged),
+            reloads_superseded: result(Reload::Superseded),
             reloads_refused: result(Reload::Refused),
             registry,
             routes: RouteLabelSet::default(),
@@ -299,6 +304,7 @@ impl Metrics {
         let counter = match result {
             Reload::Swapped => &self.reloads_swapped,
             Reload::Unchanged => &self.reloads_unchanged,
+            Reload::Superseded => &self.reloads_superseded,
             Reload::Refused => &self.reloads_refused,
         };
         counter.inc();
@@ -422,7 +428,7 @@ mod tests {
     #[test]
     fn fixed_label_sets_are_there_from_the_start() {
         let text = render(&Metrics::new());
-        for result in ["swapped", "unchanged", "refused"] {
+        for result in ["swapped", "unchanged", "refused", "superseded"] {
             let label = format!("result=\"{result}\"");
             assert!(
                 samples(&text, "specgate_contract_reloads_total").contains(&(&label, "0")),
@@ -567,6 +573,7 @@ mod tests {
             reloads,
             vec![
                 (r#"result="refused""#, "2"),
+                (r#"result="superseded""#, "0"),
                 (r#"result="swapped""#, "1"),
                 (r#"result="unchanged""#, "0"),
             ]
