@@ -16,6 +16,13 @@ use crate::error::ApiError;
 #[derive(Debug, Clone)]
 pub struct MatchedRoute(pub std::sync::Arc<str>);
 
+impl MatchedRoute {
+    /// The route template `response` answered, if it matched a route.
+    pub fn of<B>(response: &Response<B>) -> Option<&str> {
+        response.extensions().get::<MatchedRoute>().map(|r| &*r.0)
+    }
+}
+
 /// Why the gateway failed a request (a 5xx of its own making), put in the response's
 /// extensions for the access log to write with the request id.
 #[derive(Debug, Clone)]

@@ -10,7 +10,7 @@ use tower::{Service, ServiceBuilder};
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 
 use super::layers::{
-    access_log, head, method_case, metrics, query_limits, request_id, timeout, trace,
+    HookLayer, access_log, head, method_case, metrics, query_limits, request_id, timeout, trace,
 };
 use super::{Req, Resp};
 use crate::admin::Metrics;
@@ -43,10 +43,10 @@ where
         ))
         .layer(PropagateRequestIdLayer::new(request_id::HEADER))
         .layer(MapRequestLayer::new(trace::accept))
-        .layer(access_log::AccessLogLayer)
-        .layer(metrics::MetricsLayer::new(metrics))
-        .layer(head::HeadLayer)
-        .layer(timeout::TimeoutLayer::new(limits.request_timeout))
-        .layer(query_limits::QueryLimitsLayer::new(*limits))
+        .layer(HookLayer(access_log::AccessLog))
+        .layer(HookLayer(metrics::RequestMetrics::new(metrics)))
+        .layer(HookLayer(head::Head))
+        .layer(HookLayer(timeout::Timeout::new(limits.request_timeout)))
+        .layer(HookLayer(query_limits::QueryLimits::new(*limits)))
         .service(gateway)
 }

@@ -2,15 +2,12 @@
 //! request id and trace id, written when the response is ready; before it, for a response the gateway
 //! is at fault for, the cause, at error level.
 
-use std::convert::Infallible;
-use std::task::{Context, Poll};
 use std::time::Instant;
 
-use tower::{Layer, Service};
 use tracing::Level;
 
-use super::request_id;
-use crate::http::{Answer, Req, Resp};
+use super::{Hook, Inner, request_id};
+use crate::http::{Answer, Req};
 use crate::respond::{Fault, MatchedRoute};
 use crate::trace::TraceContext;
 
@@ -21,37 +18,12 @@ struct Line {
     trace: Option<TraceContext>,
 }
 
-/// Adds the access log.
-#[derive(Clone, Copy, Default)]
-pub struct AccessLogLayer;
-
-impl<S> Layer<S> for AccessLogLayer {
-    type Service = AccessLog<S>;
-    fn layer(&self, inner: S) -> AccessLog<S> {
-        AccessLog { inner }
-    }
-}
-
 /// Logs each request once it is answered.
-#[derive(Clone)]
-pub struct AccessLog<S> {
-    inner: S,
-}
+#[derive(Clone, Copy, Default)]
+pub struct AccessLog;
 
-impl<S> Service<Req> for AccessLog<S>
-where
-    S: Service<Req, Response = Resp, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send,
-{
-    type Response = Resp;
-    type Error = Infallible;
-    type Future = Answer;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Req) -> Answer {
+impl Hook for AccessLog {
+    fn call<S: Inner>(&self, inner: &mut S, request: Req) -> Answer {
         let started = Instant::now();
         let id = request.headers().get(request_id::HEADER).cloned();
         // What only the info line needs is taken only when that line will be written.
@@ -60,14 +32,10 @@ where
             path: request.uri().clone(),
             trace: request.extensions().get::<TraceContext>().copied(),
         });
-        let answer = self.inner.call(request);
+        let answer = inner.call(request);
         Box::pin(async move {
             let response = answer.await?;
-            let route = response
-                .extensions()
-                .get::<MatchedRoute>()
-                .map(|r| &*r.0)
-                .unwrap_or_default();
+            let route = MatchedRoute::of(&response).unwrap_or_default();
             let id = id
                 .as_ref()
                 .and_then(|v| v.to_str().ok())

@@ -1,43 +1,22 @@
 //! Query-string limits: too long is 414, too many parameters 400, before anything parses it.
 
-use std::convert::Infallible;
-use std::task::{Context, Poll};
-
-use tower::{Layer, Service};
-
+use super::{Hook, Inner};
 use crate::config::Limits;
 use crate::error::ApiError;
-use crate::http::{Answer, Req, Resp};
+use crate::http::{Answer, Req};
 use crate::respond::{self, Render};
 
-/// Adds the query limits.
-#[derive(Clone, Copy)]
-pub struct QueryLimitsLayer {
-    limits: Limits,
-}
-
-impl QueryLimitsLayer {
-    /// Enforces `limits.max_query_bytes` and `limits.max_query_params`.
-    pub fn new(limits: Limits) -> QueryLimitsLayer {
-        QueryLimitsLayer { limits }
-    }
-}
-
-impl<S> Layer<S> for QueryLimitsLayer {
-    type Service = QueryLimits<S>;
-    fn layer(&self, inner: S) -> QueryLimits<S> {
-        QueryLimits {
-            inner,
-            limits: self.limits,
-        }
-    }
-}
-
 /// Refuses queries beyond the limits.
-#[derive(Clone)]
-pub struct QueryLimits<S> {
-    inner: S,
+#[derive(Clone, Copy)]
+pub struct QueryLimits {
     limits: Limits,
+}
+
+impl QueryLimits {
+    /// Enforces `limits.max_query_bytes` and `limits.max_query_params`.
+    pub fn new(limits: Limits) -> QueryLimits {
+        QueryLimits { limits }
+    }
 }
 
 /// The limit `raw` breaks, if any.
@@ -49,26 +28,14 @@ fn check(raw: &str, limits: &Limits) -> Option<ApiError> {
     (params > limits.max_query_params).then_some(ApiError::TooManyParameters)
 }
 
-impl<S> Service<Req> for QueryLimits<S>
-where
-    S: Service<Req, Response = Resp, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send,
-{
-    type Response = Resp;
-    type Error = Infallible;
-    type Future = Answer;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Req) -> Answer {
+impl Hook for QueryLimits {
+    fn call<S: Inner>(&self, inner: &mut S, request: Req) -> Answer {
         let raw = request.uri().query().unwrap_or_default();
         if let Some(error) = check(raw, &self.limits) {
             let response = respond::error(&error, Render::default(), None);
             return Box::pin(async move { Ok(response) });
         }
-        Box::pin(self.inner.call(request))
+        Box::pin(inner.call(request))
     }
 }
 
