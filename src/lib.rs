@@ -31,6 +31,7 @@
 //!   file changes), each checked like `specgate check` before it is swapped in.
 //! - [`admin`]: Prometheus metrics and the admin listener (`/metrics`, `/live`, `/ready`,
 //!   `/contract`); [`trace`]: W3C `traceparent`.
+//! - [`listen`]: accepting connections up to a limit, for both listeners.
 //! - [`compat`]: every rule imitated from Python, Django or DRF, and nothing else (a leaf).
 //! - [`metadata`] (OPTIONS) and [`openapi`] (the OpenAPI 3.1 document) derive from the
 //!   compiled contract; [`config`]: the CLI and settings (clap).
@@ -46,6 +47,7 @@ pub mod error;
 pub mod exec;
 pub mod http;
 pub mod intake;
+pub mod listen;
 pub mod metadata;
 pub mod openapi;
 pub mod plan;

@@ -33,6 +33,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
+use crate::listen::{self, Client};
+
 pub use metrics::{InFlight, Metrics, Reload};
 
 /// Whether the gateway can serve: `Err` says why not. Called once per `/ready` request.
@@ -172,25 +174,12 @@ pub async fn serve(listener: TcpListener, admin: Admin, shutdown: impl Future<Ou
     let connections = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
-    loop {
-        let permit = tokio::select! {
-            permit = connections.clone().acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
-            },
-            () = &mut shutdown => break,
-        };
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    tracing::warn!("admin accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
+    while let Some(Client {
+        stream,
+        peer,
+        permit,
+    }) = listen::next(&listener, &connections, &mut shutdown, "admin").await
+    {
         let admin = admin.clone();
         let service = service_fn(move |request: Request<Incoming>| {
             let admin = admin.clone();

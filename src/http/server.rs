@@ -5,7 +5,6 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -22,6 +21,7 @@ use tower::{Service, ServiceExt};
 use super::{Req, Resp};
 use crate::config::Limits;
 use crate::error::ApiError;
+use crate::listen::{self, Client};
 use crate::respond::{self, Render};
 
 /// Serves `stack` on `listener` until `shutdown` completes, then lets in-flight requests
@@ -49,25 +49,12 @@ pub async fn serve<S>(
     let clients = Arc::new(tokio::sync::Semaphore::new(limits.max_clients));
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
-    loop {
-        let permit = tokio::select! {
-            permit = clients.clone().acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
-            },
-            () = &mut shutdown => break,
-        };
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
+    while let Some(Client {
+        stream,
+        peer,
+        permit,
+    }) = listen::next(&listener, &clients, &mut shutdown, "api").await
+    {
         let _ = stream.set_nodelay(true);
         let stack = stack.clone();
         let service = service_fn(move |request| answer(stack.clone(), request, limits));
