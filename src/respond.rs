@@ -3,7 +3,7 @@
 //! error or not, leaves through here.
 
 use bytes::Bytes;
-use http::header::{self, HeaderValue};
+use http::header::{self, HeaderName, HeaderValue};
 use http::{Response, StatusCode};
 use serde::Serialize;
 use serde_json::Value;
@@ -94,26 +94,28 @@ pub fn to_json(value: &impl Serialize, render: Render) -> Result<Vec<u8>, serde_
 }
 
 /// Headers every response carries.
-fn base(status: StatusCode, allow: Option<&str>) -> http::response::Builder {
-    let mut builder = Response::builder()
-        .status(status)
-        .header(header::VARY, "Accept")
-        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
-        .header(header::X_FRAME_OPTIONS, "DENY")
-        .header(header::REFERRER_POLICY, "same-origin")
-        .header("cross-origin-opener-policy", "same-origin");
-    if let Some(allow) = allow.and_then(|a| HeaderValue::from_str(a).ok()) {
-        builder = builder.header(header::ALLOW, allow);
+fn base(status: StatusCode, allow: Option<&HeaderValue>, body: Bytes) -> Response<Bytes> {
+    const COOP: HeaderName = HeaderName::from_static("cross-origin-opener-policy");
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.reserve(8);
+    // Static values: no copy and no validation per response.
+    headers.insert(header::VARY, HeaderValue::from_static("Accept"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(COOP, HeaderValue::from_static("same-origin"));
+    if let Some(allow) = allow {
+        headers.insert(header::ALLOW, allow.clone());
     }
-    builder
-}
-
-fn build(builder: http::response::Builder, body: Bytes) -> Response<Bytes> {
-    builder.body(body).unwrap_or_else(|_| {
-        let mut fallback = Response::new(Bytes::new());
-        *fallback.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-        fallback
-    })
+    response
 }
 
 /// A JSON response; a value that cannot be written (which a `Value` with
@@ -123,7 +125,7 @@ pub fn json(
     status: StatusCode,
     value: &Value,
     render: Render,
-    allow: Option<&str>,
+    allow: Option<&HeaderValue>,
 ) -> Response<Bytes> {
     match to_json(value, render) {
         Ok(body) => json_bytes(status, body.into(), allow),
@@ -142,13 +144,17 @@ pub fn json(
 }
 
 /// A response whose JSON body is already written.
-pub fn json_bytes(status: StatusCode, body: Bytes, allow: Option<&str>) -> Response<Bytes> {
-    let builder = base(status, allow).header(header::CONTENT_TYPE, "application/json");
-    build(builder, body)
+pub fn json_bytes(status: StatusCode, body: Bytes, allow: Option<&HeaderValue>) -> Response<Bytes> {
+    let mut response = base(status, allow, body);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 /// The response for an error.
-pub fn error(err: &ApiError, render: Render, allow: Option<&str>) -> Response<Bytes> {
+pub fn error(err: &ApiError, render: Render, allow: Option<&HeaderValue>) -> Response<Bytes> {
     let mut response = json(err.status(), &err.body(), render, allow);
     if matches!(err, ApiError::Unavailable(_) | ApiError::Timeout) {
         response
@@ -159,20 +165,22 @@ pub fn error(err: &ApiError, render: Render, allow: Option<&str>) -> Response<By
 }
 
 /// 204: no body, no Content-Type.
-pub fn no_content(allow: Option<&str>) -> Response<Bytes> {
-    build(base(StatusCode::NO_CONTENT, allow), Bytes::new())
+pub fn no_content(allow: Option<&HeaderValue>) -> Response<Bytes> {
+    base(StatusCode::NO_CONTENT, allow, Bytes::new())
 }
 
 /// A redirect to `location` (301 or 308), with an empty body.
 pub fn redirect(status: StatusCode, location: &str) -> Response<Bytes> {
-    let mut builder = base(status, None);
+    let mut response = base(status, None, Bytes::new());
+    let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(location) {
-        builder = builder.header(header::LOCATION, value);
+        headers.insert(header::LOCATION, value);
     }
-    build(
-        builder.header(header::CONTENT_TYPE, "text/html; charset=utf-8"),
-        Bytes::new(),
-    )
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
 }
 
 #[cfg(test)]
@@ -221,7 +229,7 @@ mod tests {
 
     #[test]
     fn every_response_carries_the_security_headers() {
-        let response = no_content(Some("GET, OPTIONS"));
+        let response = no_content(Some(&HeaderValue::from_static("GET, OPTIONS")));
         assert_eq!(response.status(), StatusCode::NO_CONTENT);
         assert!(response.headers().get(header::CONTENT_TYPE).is_none());
         assert_eq!(response.headers()[header::X_FRAME_OPTIONS], "DENY");

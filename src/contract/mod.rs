@@ -148,7 +148,7 @@ pub struct Route {
     /// Methods and their actions, in the canonical order of the `Allow` header.
     pub methods: Vec<(Method, Action)>,
     /// The `Allow` header: the methods, then HEAD when GET is served, then OPTIONS.
-    pub allow: String,
+    pub allow: http::HeaderValue,
 }
 
 impl Route {
@@ -772,7 +772,9 @@ fn compile_route(
         target: Target::Table(resource),
         name: def.name.clone().unwrap_or_else(|| def.resource.clone()),
         description: def.description.clone(),
-        allow: allow.join(", "),
+        // Method names are tokens, which a header value always holds.
+        allow: http::HeaderValue::from_str(&allow.join(", "))
+            .unwrap_or_else(|_| http::HeaderValue::from_static("OPTIONS")),
         methods,
     })
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode};
+use http::{HeaderValue, Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
 use crate::admin::Metrics;
@@ -130,7 +130,7 @@ impl Run<'_> {
     /// The one place an executor's result becomes a response.
     fn render(&self, req: &ApiRequest, outcome: Result<Outcome, ApiError>) -> Response<Bytes> {
         let route = req.route(&self.contract.spec);
-        let allow = Some(route.allow.as_str());
+        let allow = Some(&route.allow);
         let mut response = match outcome {
             Ok(Outcome::Json(status, body)) => respond::json(status, &body, req.render, allow),
             Ok(Outcome::NoContent) => respond::no_content(allow),
@@ -181,7 +181,8 @@ impl Run<'_> {
 
     /// GET/HEAD/OPTIONS of the OpenAPI document.
     fn document(&self, method: &Method, render: Render) -> Response<Bytes> {
-        let allow = Some(DOCUMENT_ALLOW);
+        let document_allow = HeaderValue::from_static(DOCUMENT_ALLOW);
+        let allow = Some(&document_allow);
         match (&self.contract.openapi, method) {
             (Some(document), &Method::GET | &Method::HEAD | &Method::OPTIONS) => {
                 respond::json(StatusCode::OK, document, render, allow)
@@ -198,7 +199,7 @@ impl Run<'_> {
 
 /// A request refused while resolving, rendered in the API's error format.
 fn refused(spec: &Spec, refusal: Refusal) -> Response<Bytes> {
-    let mut response = respond::error(&refusal.error, refusal.render, refusal.allow.as_deref());
+    let mut response = respond::error(&refusal.error, refusal.render, refusal.allow.as_ref());
     if let Some(index) = refusal.route {
         let template = spec.routes[index].template.clone();
         response.extensions_mut().insert(MatchedRoute(template));

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use tower::util::MapRequestLayer;
 use tower::{Service, ServiceBuilder};
-use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 
 use super::layers::{
     HookLayer, access_log, head, method_case, metrics, query_limits, request_id, timeout, trace,
@@ -37,11 +36,7 @@ where
 {
     ServiceBuilder::new()
         .layer(MapRequestLayer::new(method_case::upper_case))
-        .layer(SetRequestIdLayer::new(
-            request_id::HEADER,
-            request_id::Ids::new(),
-        ))
-        .layer(PropagateRequestIdLayer::new(request_id::HEADER))
+        .layer(HookLayer(request_id::RequestId::new()))
         .layer(MapRequestLayer::new(trace::accept))
         .layer(HookLayer(access_log::AccessLog))
         .layer(HookLayer(metrics::RequestMetrics::new(metrics)))

@@ -71,7 +71,7 @@ pub struct Refusal {
     /// The negotiated rendering, when negotiation got that far.
     pub render: Render,
     /// The matched route's `Allow` header, when a route matched.
-    pub allow: Option<String>,
+    pub allow: Option<HeaderValue>,
     /// The matched route's index, when one matched (for logs and metrics).
     pub route: Option<usize>,
 }
@@ -97,7 +97,7 @@ pub fn resolve(spec: &Spec, request: Request<Bytes>) -> Result<Intent, Refusal> 
     }
     if spec.openapi_path.as_deref() == Some(path) {
         let render = negotiate(&parts.headers).map_err(|error| Refusal {
-            allow: Some(DOCUMENT_ALLOW.to_owned()),
+            allow: Some(HeaderValue::from_static(DOCUMENT_ALLOW)),
             ..Refusal::bare(error)
         })?;
         return Ok(Intent::Document(parts.method, render));

@@ -115,7 +115,7 @@ mod tests {
             name: String::new(),
             description: String::new(),
             methods: Vec::new(),
-            allow: String::new(),
+            allow: http::HeaderValue::from_static(""),
         }
     }
 
