@@ -15,8 +15,9 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
+
+use super::histogram::Durations;
 
 /// The Content-Type of [`Metrics::render`]'s text: OpenMetrics 1.0, which is what
 /// prometheus-client writes and what Prometheus asks for first.
@@ -35,7 +36,7 @@ const MAX_ROUTES: usize = 1024;
 
 /// Upper bounds, in seconds, of the duration histograms' buckets: 100 µs to 30 s in
 /// 1–2.5–5 steps (slower goes to `+Inf`).
-const DURATION_BUCKETS: [f64; 17] = [
+static DURATION_BUCKETS: [f64; 17] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
     5.0, 10.0, 30.0,
 ];
@@ -102,10 +103,10 @@ struct VersionLabels {
     version: &'static str,
 }
 
-type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+type HistogramFamily<L> = Family<L, Durations, fn() -> Durations>;
 
-fn duration_histogram() -> Histogram {
-    Histogram::new(DURATION_BUCKETS)
+fn duration_histogram() -> Durations {
+    Durations::new(&DURATION_BUCKETS)
 }
 
 fn histogram_family<L: Clone + std::hash::Hash + Eq>() -> HistogramFamily<L> {
@@ -122,8 +123,8 @@ pub struct Metrics {
     in_flight: Gauge,
     request_invalid: Family<RouteLabels, Counter>,
     response_invalid: Family<RouteLabels, Counter>,
-    statement_ok: Histogram,
-    statement_error: Histogram,
+    statement_ok: Durations,
+    statement_error: Durations,
     connections_open: Gauge,
     connections_busy: Gauge,
     /// Reads the pool's connection counts when the metrics are rendered.
@@ -264,7 +265,7 @@ impl Metrics {
             .inc();
         self.durations
             .get_or_create(&RouteMethodLabels { route, method })
-            .observe(elapsed.as_secs_f64());
+            .observe(elapsed);
     }
 
     /// Counts a request whose body or parameters the schemas refused.
@@ -290,7 +291,7 @@ impl Metrics {
         } else {
             &self.statement_error
         };
-        histogram.observe(elapsed.as_secs_f64());
+        histogram.observe(elapsed);
     }
 
     /// Sets the pool's connection counts: `open` in all, `busy` of them lent out.

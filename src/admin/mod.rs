@@ -12,6 +12,7 @@
 //!
 //! GET and HEAD only (405 otherwise); any other path is a 404.
 
+pub mod histogram;
 pub mod metrics;
 
 use std::convert::Infallible;
