@@ -5,8 +5,9 @@
 //! `Arc<str>` route label that is interned once per route template (never allocated per
 //! request); metrics with a fixed label set are looked up once, at construction.
 
-use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -113,9 +114,22 @@ fn histogram_family<L: Clone + std::hash::Hash + Eq>() -> HistogramFamily<L> {
     Family::new_with_constructor(duration_histogram)
 }
 
+/// The handles a worker thread has used, by route label, then by (metrics instance, method,
+/// status). Bounded like the labels themselves: routes are capped, methods and statuses few.
+type HandleCache = HashMap<Arc<str>, HashMap<(u64, &'static str, u16), (Counter, Durations)>>;
+
+thread_local! {
+    static HANDLES: RefCell<HandleCache> = RefCell::new(HashMap::new());
+}
+
+/// Tells [`Metrics`] instances apart in [`HANDLES`].
+static INSTANCES: AtomicU64 = AtomicU64::new(0);
+
 /// The gateway's metrics. `Send + Sync`; share it as `Arc<Metrics>`.
 #[derive(Debug)]
 pub struct Metrics {
+    /// This instance's key in [`HANDLES`].
+    id: u64,
     registry: Registry,
     routes: RouteLabelSet,
     requests: Family<RequestLabels, Counter>,
@@ -225,6 +239,7 @@ impl Metrics {
                 .clone()
         };
         Metrics {
+            id: INSTANCES.fetch_add(1, Ordering::Relaxed),
             statement_ok: outcome("ok"),
             statement_error: outcome("error"),
             connections_open: state("open"),
@@ -254,18 +269,48 @@ impl Metrics {
     /// `/things/{id}/`) or [`UNMATCHED`], never the request's path: each distinct
     /// value is a time series.
     pub fn request(&self, route: &str, method: &Method, status: u16, elapsed: Duration) {
-        let route = self.routes.label(route);
         let method = method_label(method);
-        self.requests
+        HANDLES.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            let key = (self.id, method, status);
+            if let Some((counter, durations)) = cache.get(route).and_then(|by| by.get(&key)) {
+                counter.inc();
+                durations.observe(elapsed);
+                return;
+            }
+            let (label, handles) = self.handles(route, method, status);
+            handles.0.inc();
+            handles.1.observe(elapsed);
+            cache.entry(label).or_default().insert(key, handles);
+        });
+    }
+
+    /// The counter and histogram of one route, method and status, from the families (a
+    /// read lock and a hash of the whole label set, on a lock every thread shares: which is
+    /// why [`Metrics::request`] keeps them per worker thread once found).
+    fn handles(
+        &self,
+        route: &str,
+        method: &'static str,
+        status: u16,
+    ) -> (Arc<str>, (Counter, Durations)) {
+        let label = self.routes.label(route);
+        let counter = self
+            .requests
             .get_or_create(&RequestLabels {
-                route: route.clone(),
+                route: label.clone(),
                 method,
                 status,
             })
-            .inc();
-        self.durations
-            .get_or_create(&RouteMethodLabels { route, method })
-            .observe(elapsed);
+            .clone();
+        let durations = self
+            .durations
+            .get_or_create(&RouteMethodLabels {
+                route: label.clone(),
+                method,
+            })
+            .clone();
+        (label, (counter, durations))
     }
 
     /// Counts a request whose body or parameters the schemas refused.
