@@ -163,7 +163,8 @@ async fn serve(settings: Settings) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let store = Arc::new(ContractStore::new(contract));
-    let metrics = Arc::new(Metrics::new());
+    // The process's metrics, for its whole life: the request path holds a plain reference.
+    let metrics: &'static Arc<Metrics> = Box::leak(Box::new(Arc::new(Metrics::new())));
     let pool = db.clone();
     metrics.probe_connections(move || {
         let (open, busy) = pool.connections();
@@ -175,7 +176,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     // The admin listener's line comes first, so a reader of the main one knows both.
     if let Some(at) = settings.admin_listen {
-        let admin = admin_listener(at, &store, &db, &metrics).await?;
+        let admin = admin_listener(at, &store, &db, metrics).await?;
         tokio::spawn(admin::serve(admin.0, admin.1, until(stopped.clone())));
     }
     let watching = metrics.clone();
@@ -195,7 +196,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     });
     server::serve(
         listener,
-        stack::build(gateway, &settings.limits, metrics),
+        stack::build(gateway, &settings.limits, metrics.as_ref()),
         settings.limits,
         until(stopped),
     )

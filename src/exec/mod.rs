@@ -47,9 +47,9 @@ struct Run<'a> {
 }
 
 /// The innermost service: resolve, execute, render.
-#[derive(Clone)]
+#[derive(Clone, Copy)]
 pub struct Gateway {
-    shared: Arc<Shared>,
+    shared: &'static Shared,
 }
 
 impl Gateway {
@@ -61,12 +61,14 @@ impl Gateway {
         metrics: Arc<Metrics>,
     ) -> Gateway {
         Gateway {
-            shared: Arc::new(Shared {
+            // One per process, for its whole life: a request copies a reference instead of
+            // counting one more owner of a value every worker thread shares.
+            shared: Box::leak(Box::new(Shared {
                 store,
                 db,
                 limits,
                 metrics,
-            }),
+            })),
         }
     }
 
@@ -80,7 +82,7 @@ impl Gateway {
         let contract = self.shared.store.snapshot();
         let run = Run {
             contract: &contract,
-            shared: &self.shared,
+            shared: self.shared,
         };
         match route::resolve(&contract.spec, request) {
             Ok(intent) => run.dispatch(intent).await,
@@ -217,7 +219,7 @@ impl tower::Service<Request<Bytes>> for Gateway {
     }
 
     fn call(&mut self, request: Request<Bytes>) -> Self::Future {
-        let gateway = self.clone();
+        let gateway = *self;
         Box::pin(async move { Ok(gateway.answer(request).await) })
     }
 }

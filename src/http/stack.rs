@@ -3,7 +3,6 @@
 //! bottom. New concerns (auth, rate limits) go here, in the order they must see a request.
 
 use std::convert::Infallible;
-use std::sync::Arc;
 
 use tower::util::MapRequestLayer;
 use tower::{Service, ServiceBuilder};
@@ -29,7 +28,7 @@ use crate::config::Limits;
 pub fn build<G>(
     gateway: G,
     limits: &Limits,
-    metrics: Arc<Metrics>,
+    metrics: &'static Metrics,
 ) -> impl Service<Req, Response = Resp, Error = Infallible, Future: Send> + Clone + Send + 'static
 where
     G: Service<Req, Response = Resp, Error = Infallible, Future: Send> + Clone + Send + 'static,

@@ -1,7 +1,6 @@
 //! Request metrics: in-flight requests, and each answered request counted and timed by its
 //! route template (from the response's [`MatchedRoute`]), method and status.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use super::{Hook, Inner};
@@ -13,12 +12,13 @@ use crate::respond::MatchedRoute;
 /// Counts and times requests.
 #[derive(Clone)]
 pub struct RequestMetrics {
-    metrics: Arc<Metrics>,
+    metrics: &'static Metrics,
 }
 
 impl RequestMetrics {
-    /// Records into `metrics`.
-    pub fn new(metrics: Arc<Metrics>) -> RequestMetrics {
+    /// Records into `metrics` (the process's, which lives as long as it does: a request
+    /// copies the reference rather than counting an owner every thread shares).
+    pub fn new(metrics: &'static Metrics) -> RequestMetrics {
         RequestMetrics { metrics }
     }
 }
@@ -28,7 +28,7 @@ impl Hook for RequestMetrics {
         let started = Instant::now();
         let in_flight = self.metrics.in_flight();
         let method = request.method().clone();
-        let metrics = self.metrics.clone();
+        let metrics = self.metrics;
         let answer = inner.call(request);
         Box::pin(async move {
             let response = answer.await?;
