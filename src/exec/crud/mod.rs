@@ -66,21 +66,25 @@ impl Table<'_> {
 
     /// Runs a built statement that answers at most one row.
     async fn execute(&self, statement: &sql::Statement) -> Result<Option<Row>, DbError> {
-        let started = Instant::now();
-        let result = self.db.row(statement).await;
-        self.metrics
-            .statement(started.elapsed(), is_answer(&result));
-        result
+        self.timed(self.db.row(statement)).await
     }
 
     /// Runs a statement that answers many rows.
     async fn rows(&self, plan: &Plan) -> Result<Vec<Row>, ApiError> {
         let statement = sql::build(self.db.dialect(), self.resource, plan);
+        self.timed(self.db.rows(&statement)).await.map_err(db_error)
+    }
+
+    /// Awaits one statement and records how long it took.
+    async fn timed<T>(
+        &self,
+        statement: impl Future<Output = Result<T, DbError>>,
+    ) -> Result<T, DbError> {
         let started = Instant::now();
-        let result = self.db.rows(&statement).await;
+        let result = statement.await;
         self.metrics
             .statement(started.elapsed(), is_answer(&result));
-        result.map_err(db_error)
+        result
     }
 
     /// The rows a request can see: its filters and search, on list and detail routes.
