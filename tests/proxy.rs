@@ -518,3 +518,57 @@ fn the_shipped_proxy_example_serves_the_api_of_its_upstream() {
     assert_eq!(r.status, 400, "{}", r.text());
     assert_eq!(upstream.get("/api/users/").json()["count"], 1);
 }
+
+/// `http2: true` speaks HTTP/2 (prior knowledge) to the upstream; `host: upstream` sends the
+/// upstream's own authority, so its links point at it.
+#[test]
+fn an_upstream_can_be_reached_over_http2_with_its_own_host() {
+    let upstream = Gateway::users_on(Db::Sqlite);
+    let spec = proxied_spec("enforce", "proxy-h2");
+    let routes = spec.join("routes.yaml");
+    edit(
+        &routes,
+        "    connect_timeout_ms: 300",
+        "    connect_timeout_ms: 300\n    http2: true",
+    );
+    edit(
+        &routes,
+        "    upstream: legacy\n    validate: enforce\n    methods: { GET: retrieve,",
+        "    upstream: legacy\n    validate: enforce\n    host: upstream\n    methods: { GET: retrieve,",
+    );
+    let gw = proxy(&spec, &upstream.addr);
+    let r = gw.json(
+        "POST",
+        "/api/users/",
+        &json!({"username": "h2", "email": "h2@example.org"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["id"].as_i64().unwrap_or_default();
+    let r = gw.get(&format!("/api/users/{id}/"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["username"], "h2");
+    let page = gw.get("/api/users/?limit=1").json();
+    assert_eq!(page["count"], 1);
+}
+
+#[test]
+fn host_upstream_sends_the_upstreams_own_authority() {
+    let upstream = Scripted::start(Behaviour::Answer(200, "application/json", valid_user(7)));
+    let spec = proxied_spec("enforce", "proxy-host");
+    edit(
+        &spec.join("routes.yaml"),
+        "    upstream: legacy\n    validate: enforce\n    methods: { GET: retrieve,",
+        "    upstream: legacy\n    validate: enforce\n    host: upstream\n    methods: { GET: retrieve,",
+    );
+    let gw = proxy(&spec, &upstream.addr);
+    assert_eq!(gw.get("/api/users/7/").status, 200);
+    let seen = upstream.requests().join("").to_ascii_lowercase();
+    assert!(
+        seen.contains(&format!("host: {}\r\n", upstream.addr)),
+        "{seen}"
+    );
+    assert!(
+        seen.contains(&format!("x-forwarded-host: {}\r\n", gw.addr)),
+        "{seen}"
+    );
+}
