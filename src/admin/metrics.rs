@@ -350,17 +350,17 @@ impl Metrics {
     }
 
     /// Counts an upstream's answer (by status) and how long it took.
-    pub fn upstream_answer(&self, upstream: &str, status: u16, elapsed: Duration) {
+    pub fn upstream_answer(&self, upstream: &Arc<str>, status: u16, elapsed: Duration) {
         self.upstream.answer(upstream, status, elapsed);
     }
 
     /// Counts an upstream request that got no usable answer, by kind.
-    pub fn upstream_fault(&self, upstream: &str, kind: &'static str, elapsed: Duration) {
+    pub fn upstream_fault(&self, upstream: &Arc<str>, kind: &'static str, elapsed: Duration) {
         self.upstream.fault(upstream, kind, elapsed);
     }
 
     /// Counts an upstream answer that violated the contract of `route`.
-    pub fn upstream_violation(&self, upstream: &str, route: &str) {
+    pub fn upstream_violation(&self, upstream: &Arc<str>, route: &Arc<str>) {
         self.upstream.violation(upstream, route);
     }
 

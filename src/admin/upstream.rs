@@ -82,8 +82,8 @@ impl UpstreamMetrics {
     }
 
     /// Counts an answer and its duration.
-    pub fn answer(&self, upstream: &str, status: u16, elapsed: Duration) {
-        let upstream: Arc<str> = upstream.into();
+    pub fn answer(&self, upstream: &Arc<str>, status: u16, elapsed: Duration) {
+        let upstream = upstream.clone();
         self.durations
             .get_or_create(&UpstreamLabels {
                 upstream: upstream.clone(),
@@ -95,8 +95,8 @@ impl UpstreamMetrics {
     }
 
     /// Counts a fault and how long it took to happen.
-    pub fn fault(&self, upstream: &str, kind: &'static str, elapsed: Duration) {
-        let upstream: Arc<str> = upstream.into();
+    pub fn fault(&self, upstream: &Arc<str>, kind: &'static str, elapsed: Duration) {
+        let upstream = upstream.clone();
         self.durations
             .get_or_create(&UpstreamLabels {
                 upstream: upstream.clone(),
@@ -108,11 +108,11 @@ impl UpstreamMetrics {
     }
 
     /// Counts an answer that violated the contract.
-    pub fn violation(&self, upstream: &str, route: &str) {
+    pub fn violation(&self, upstream: &Arc<str>, route: &Arc<str>) {
         self.violations
             .get_or_create(&RouteLabels {
-                upstream: upstream.into(),
-                route: route.into(),
+                upstream: upstream.clone(),
+                route: route.clone(),
             })
             .inc();
     }

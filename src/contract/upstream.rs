@@ -10,8 +10,9 @@ use super::format::UpstreamDef;
 /// A compiled upstream.
 #[derive(Debug, Clone)]
 pub struct Upstream {
-    /// Its name in the route table, for logs and metrics labels.
-    pub name: String,
+    /// Its name in the route table, for logs and metrics labels (shared: a label costs no
+    /// copy).
+    pub name: std::sync::Arc<str>,
     /// `http` (TLS to upstreams is not served yet).
     pub scheme: Scheme,
     /// Host and port.
@@ -59,7 +60,7 @@ pub fn compile(name: &str, def: &UpstreamDef) -> Result<Upstream, String> {
         return Err("max_response_body must be at least 1 byte".to_owned());
     }
     Ok(Upstream {
-        name: name.to_owned(),
+        name: name.into(),
         scheme: Scheme::HTTP,
         authority,
         prefix: uri.path().trim_end_matches('/').to_owned(),

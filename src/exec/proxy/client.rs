@@ -42,31 +42,25 @@ impl Pool {
         &self.upstream
     }
 
-    /// Sends `request` and reads the whole answer, within the response timeout.
-    pub async fn send(&self, request: Request<Bytes>) -> Result<Response<Bytes>, Fault> {
+    /// Sends the request `make` builds and reads the whole answer, within the response
+    /// timeout. `make` runs again for the one retry, so the happy path copies nothing.
+    pub async fn send(&self, make: impl Fn() -> Request<Bytes>) -> Result<Response<Bytes>, Fault> {
         let limit = self.upstream.response_timeout;
-        match tokio::time::timeout(limit, self.exchange(request)).await {
+        match tokio::time::timeout(limit, self.exchange(make)).await {
             Ok(result) => result,
             Err(_) => Err(Fault::Timeout),
         }
     }
 
-    async fn exchange(&self, request: Request<Bytes>) -> Result<Response<Bytes>, Fault> {
+    async fn exchange(&self, make: impl Fn() -> Request<Bytes>) -> Result<Response<Bytes>, Fault> {
+        let request = make();
         let retry = self.upstream.retry && is_idempotent(request.method());
-        let (parts, body) = request.into_parts();
-        let again = retry.then(|| (parts.clone(), body.clone()));
-        let first = self
-            .client
-            .request(Request::from_parts(parts, Full::new(body)))
-            .await;
-        let response = match (first, again) {
-            (Err(e), Some((parts, body))) if e.is_connect() => {
+        let response = match self.client.request(request.map(Full::new)).await {
+            Err(e) if retry && e.is_connect() => {
                 tracing::debug!(upstream = %self.upstream.name, "retrying once: {e}");
-                self.client
-                    .request(Request::from_parts(parts, Full::new(body)))
-                    .await
+                self.client.request(make().map(Full::new)).await
             }
-            (first, _) => first,
+            first => first,
         }
         .map_err(|e| classify(&e))?;
         let (parts, body) = response.into_parts();

@@ -95,7 +95,7 @@ impl Proxy<'_> {
         let name = &pool.upstream().name;
         let started = Instant::now();
         let sent = pool
-            .send(forward::request(req, pool.upstream(), route.host))
+            .send(|| forward::request(req, pool.upstream(), route.host))
             .await;
         let elapsed = started.elapsed();
         let response = match sent {
