@@ -40,8 +40,47 @@ pub enum ApiError {
     /// A response that violates its schema under `response_validation: enforce`; the
     /// violations are for the log (and counted apart from other faults).
     ResponseInvalid(String),
+    /// A proxied request's upstream gave no usable answer.
+    Upstream(UpstreamFault),
+    /// A proxied upstream's answer violates the contract (`validate: enforce`).
+    UpstreamViolation(Vec<String>),
     /// A bug or an unexpected failure; the cause is for the log.
     Internal(String),
+}
+
+/// Why an upstream gave no usable answer.
+#[derive(Debug)]
+pub enum UpstreamFault {
+    /// No connection could be opened (refused, unreachable, connect timeout).
+    Connect(String),
+    /// The whole answer did not arrive within the response timeout.
+    Timeout,
+    /// The answer's body is larger than the upstream's limit.
+    TooLarge(usize),
+    /// The connection broke, or what came back is not HTTP.
+    Protocol(String),
+}
+
+impl UpstreamFault {
+    /// What the client is told.
+    pub fn detail(&self) -> &'static str {
+        match self {
+            UpstreamFault::Connect(_) => "The upstream service is unreachable; try again shortly.",
+            UpstreamFault::Timeout => "The upstream service did not answer in time.",
+            UpstreamFault::TooLarge(_) => "The upstream service's answer is too large.",
+            UpstreamFault::Protocol(_) => "The upstream service's answer is broken.",
+        }
+    }
+
+    /// The label of the fault in metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            UpstreamFault::Connect(_) => "connect",
+            UpstreamFault::Timeout => "timeout",
+            UpstreamFault::TooLarge(_) => "too_large",
+            UpstreamFault::Protocol(_) => "protocol",
+        }
+    }
 }
 
 impl ApiError {
@@ -59,6 +98,8 @@ impl ApiError {
             ApiError::TooManyParameters | ApiError::TooDeep(_) => StatusCode::BAD_REQUEST,
             ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Upstream(UpstreamFault::Timeout) => StatusCode::GATEWAY_TIMEOUT,
+            ApiError::Upstream(_) | ApiError::UpstreamViolation(_) => StatusCode::BAD_GATEWAY,
             ApiError::ResponseInvalid(_) | ApiError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -103,6 +144,16 @@ impl ApiError {
             ApiError::Timeout => "The request took too long; try again shortly.".to_owned(),
             ApiError::Unavailable(_) => {
                 "The database is unavailable; try again shortly.".to_owned()
+            }
+            ApiError::Upstream(fault) => fault.detail().to_owned(),
+            ApiError::UpstreamViolation(violations) => {
+                return json!({
+                    "type": "about:blank",
+                    "title": "Bad Gateway",
+                    "status": 502,
+                    "detail": "The upstream's response violates the contract.",
+                    "violations": violations,
+                });
             }
             ApiError::ResponseInvalid(_) | ApiError::Internal(_) => {
                 "A server error occurred.".to_owned()

@@ -45,3 +45,7 @@ pub async fn next(
         }
     }
 }
+
+/// The client's address, put in each request's extensions by the server (for `Forwarded`).
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub SocketAddr);

@@ -12,9 +12,10 @@ use crate::plan::Kind;
 /// fields, all derived from the schemas.
 pub fn metadata(route: &Route, resource: &Resource) -> Value {
     let mut actions = Map::new();
-    for (method, action) in &route.methods {
-        if matches!(action, Action::Create | Action::Update) {
-            actions.insert(method.to_string(), Value::Object(field_info(resource)));
+    for binding in &route.methods {
+        if matches!(binding.action, Action::Create | Action::Update) {
+            let info = Value::Object(field_info(resource));
+            actions.insert(binding.method.to_string(), info);
         }
     }
     let mut out = json!({

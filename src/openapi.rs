@@ -25,11 +25,11 @@ pub fn document(spec: &Spec) -> Value {
                 }]),
             );
         }
-        for (method, action) in &route.methods {
+        for binding in &route.methods {
             let links = links(spec, table);
             item.insert(
-                method.as_str().to_ascii_lowercase(),
-                operation(route, resource, *action, links),
+                binding.method.as_str().to_ascii_lowercase(),
+                operation(route, resource, binding.action, links),
             );
         }
         paths.insert(route.template.to_string(), Value::Object(item));
@@ -438,7 +438,7 @@ fn links(spec: &Spec, resource_index: usize) -> Map<String, Value> {
         let Some(param) = &route.key_param else {
             continue;
         };
-        for (_, action) in &route.methods {
+        for action in route.methods.iter().map(|b| &b.action) {
             links.insert(
                 format!(
                     "{}{}",

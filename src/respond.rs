@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::compat::drf::escape_line_separators;
-use crate::error::ApiError;
+use crate::error::{ApiError, UpstreamFault};
 
 /// The route template a response answered, put in its extensions by the gateway for the
 /// layers outside it (access log, metrics), which run before the route is known.
@@ -156,10 +156,18 @@ pub fn json_bytes(status: StatusCode, body: Bytes, allow: Option<&HeaderValue>) 
 /// The response for an error.
 pub fn error(err: &ApiError, render: Render, allow: Option<&HeaderValue>) -> Response<Bytes> {
     let mut response = json(err.status(), &err.body(), render, allow);
-    if matches!(err, ApiError::Unavailable(_) | ApiError::Timeout) {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    let headers = response.headers_mut();
+    match err {
+        ApiError::Unavailable(_)
+        | ApiError::Timeout
+        | ApiError::Upstream(UpstreamFault::Connect(_) | UpstreamFault::Timeout) => {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        ApiError::UpstreamViolation(_) => {
+            let problem = HeaderValue::from_static("application/problem+json");
+            headers.insert(header::CONTENT_TYPE, problem);
+        }
+        _ => {}
     }
     response
 }

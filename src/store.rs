@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 
 use crate::contract::{Problem, Spec};
 use crate::db::Db;
+use crate::exec::proxy::Upstreams;
 use crate::sql::Dialect;
 
 /// How long a reload waits for the database to answer the column check (as `check` does).
@@ -36,6 +37,8 @@ pub struct Contract {
     pub spec: Spec,
     /// The OpenAPI document, built once per load when `openapi_path` serves it.
     pub openapi: Option<Value>,
+    /// The upstreams' connection pools and the proxied responses' checks.
+    pub upstreams: Upstreams,
     /// SHA-256 (hex) of the contract files: `routes.yaml` and everything under `schemas/`.
     pub hash: String,
     /// When this contract was loaded.
@@ -47,20 +50,26 @@ impl Contract {
     pub fn load(dir: &Path) -> Result<Contract, Vec<Problem>> {
         let spec = crate::contract::load(dir)?;
         let hash = contract_hash(dir).map_err(|p| vec![p])?;
-        Ok(Contract::new(spec, hash))
+        Contract::new(spec, hash)
     }
 
-    fn new(spec: Spec, hash: String) -> Contract {
-        let openapi = spec
-            .openapi_path
-            .as_ref()
-            .map(|_| crate::openapi::document(&spec));
-        Contract {
+    fn new(spec: Spec, hash: String) -> Result<Contract, Vec<Problem>> {
+        let document = crate::openapi::document(&spec);
+        let upstreams = Upstreams::new(&spec, &document).map_err(|message| {
+            vec![Problem {
+                file: "routes.yaml".into(),
+                line: None,
+                message: format!("cannot compile the proxied responses: {message}"),
+            }]
+        })?;
+        let openapi = spec.openapi_path.as_ref().map(|_| document);
+        Ok(Contract {
             spec,
             openapi,
+            upstreams,
             hash,
             loaded_at: SystemTime::now(),
-        }
+        })
     }
 }
 
@@ -240,7 +249,9 @@ fn compile(dir: &Path, serving: &str) -> Result<Candidate, Vec<String>> {
     if !problems.is_empty() {
         return Err(problems);
     }
-    Ok(Candidate::New(Box::new(Contract::new(spec, hash))))
+    let contract = Contract::new(spec, hash)
+        .map_err(|problems| problems.iter().map(|p| located(dir, p)).collect::<Vec<_>>())?;
+    Ok(Candidate::New(Box::new(contract)))
 }
 
 /// A problem as `specgate check` prints it: the file under the spec folder, line, message.

@@ -37,7 +37,7 @@ const MAX_ROUTES: usize = 1024;
 
 /// Upper bounds, in seconds, of the duration histograms' buckets: 100 µs to 30 s in
 /// 1–2.5–5 steps (slower goes to `+Inf`).
-static DURATION_BUCKETS: [f64; 17] = [
+pub(super) static DURATION_BUCKETS: [f64; 17] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
     5.0, 10.0, 30.0,
 ];
@@ -147,6 +147,8 @@ pub struct Metrics {
     reloads_unchanged: Counter,
     reloads_superseded: Counter,
     reloads_refused: Counter,
+    /// Proxied traffic, per upstream.
+    upstream: super::upstream::UpstreamMetrics,
 }
 
 /// A reading of the pool: connections open, and busy.
@@ -238,7 +240,9 @@ impl Metrics {
                 })
                 .clone()
         };
+        let upstream = super::upstream::UpstreamMetrics::register(&mut registry);
         Metrics {
+            upstream,
             id: INSTANCES.fetch_add(1, Ordering::Relaxed),
             statement_ok: outcome("ok"),
             statement_error: outcome("error"),
@@ -343,6 +347,21 @@ impl Metrics {
     pub fn connections(&self, open: i64, busy: i64) {
         self.connections_open.set(open);
         self.connections_busy.set(busy);
+    }
+
+    /// Counts an upstream's answer (by status) and how long it took.
+    pub fn upstream_answer(&self, upstream: &str, status: u16, elapsed: Duration) {
+        self.upstream.answer(upstream, status, elapsed);
+    }
+
+    /// Counts an upstream request that got no usable answer, by kind.
+    pub fn upstream_fault(&self, upstream: &str, kind: &'static str, elapsed: Duration) {
+        self.upstream.fault(upstream, kind, elapsed);
+    }
+
+    /// Counts an upstream answer that violated the contract of `route`.
+    pub fn upstream_violation(&self, upstream: &str, route: &str) {
+        self.upstream.violation(upstream, route);
     }
 
     /// Counts a contract reload by what became of it.

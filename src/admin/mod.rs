@@ -14,6 +14,7 @@
 
 pub mod histogram;
 pub mod metrics;
+mod upstream;
 
 use std::convert::Infallible;
 use std::fmt;

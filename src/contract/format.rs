@@ -16,6 +16,9 @@ pub struct RouteTable {
     /// Gateway-wide settings.
     #[serde(default)]
     pub settings: SettingsDef,
+    /// Services the gateway proxies to, by name.
+    #[serde(default)]
+    pub upstreams: BTreeMap<String, UpstreamDef>,
     /// Resources by name: a table and its representation.
     pub resources: BTreeMap<String, ResourceDef>,
     /// The routes, matched in order.
@@ -164,6 +167,127 @@ pub struct RouteDef {
     /// Description, shown by OPTIONS.
     #[serde(default)]
     pub description: String,
-    /// HTTP method → action (`list`, `create`, `retrieve`, `update`, `partial_update`, `destroy`).
-    pub methods: BTreeMap<String, String>,
+    /// HTTP method → action (`list`, `create`, `retrieve`, `update`, `partial_update`,
+    /// `destroy`), or `{ action, upstream }` to proxy that one method.
+    pub methods: BTreeMap<String, MethodDef>,
+    /// The upstream every method of the route is proxied to (unless a method names its own).
+    pub upstream: Option<String>,
+    /// How a proxied method's traffic is checked against the schemas.
+    #[serde(default)]
+    pub validate: ProxyValidation,
+    /// The `Host` a proxied request carries: the client's (default) or the upstream's.
+    #[serde(default)]
+    pub host: HostHeader,
+}
+
+/// What a method of a route does: an action served natively (or by the route's upstream), or
+/// an action proxied to a named upstream.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum MethodDef {
+    /// `GET: list`.
+    Action(String),
+    /// `POST: { action: create, upstream: legacy }`.
+    Bound(BoundDef),
+}
+
+/// A method bound to an action and, optionally, an upstream.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoundDef {
+    /// The action whose schemas apply.
+    pub action: String,
+    /// The upstream serving it; `native` (or absent) serves it from the database.
+    pub upstream: Option<String>,
+}
+
+impl MethodDef {
+    /// The action's name.
+    pub fn action(&self) -> &str {
+        match self {
+            MethodDef::Action(action) => action,
+            MethodDef::Bound(bound) => &bound.action,
+        }
+    }
+
+    /// The upstream the method itself names, if any.
+    pub fn upstream(&self) -> Option<&str> {
+        match self {
+            MethodDef::Action(_) => None,
+            MethodDef::Bound(bound) => bound.upstream.as_deref(),
+        }
+    }
+}
+
+/// How proxied traffic is checked against the route's schemas.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProxyValidation {
+    /// Invalid requests get a 400 without reaching the upstream; a response that violates its
+    /// schema becomes a 502 naming the violations.
+    #[default]
+    Enforce,
+    /// Invalid requests get a 400; a violating response passes unchanged, with a
+    /// `Specgate-Violations` header.
+    Report,
+    /// Nothing is checked: the route is a plain reverse proxy.
+    Off,
+}
+
+/// The `Host` header a proxied request carries.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HostHeader {
+    /// The client's, so the links an upstream builds point at the gateway.
+    #[default]
+    Client,
+    /// The upstream's own authority.
+    Upstream,
+}
+
+/// A service the gateway proxies to.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamDef {
+    /// Base URL (`http://host:port`, optionally with a path prefix).
+    pub url: String,
+    /// How long a connection may take to open, in milliseconds.
+    #[serde(default = "default_connect_timeout_ms")]
+    pub connect_timeout_ms: u64,
+    /// How long the upstream may take to answer (head and body), in milliseconds.
+    #[serde(default = "default_response_timeout_ms")]
+    pub response_timeout_ms: u64,
+    /// Idle connections kept open to the upstream.
+    #[serde(default = "default_pool_size")]
+    pub pool_size: usize,
+    /// Largest response body read from the upstream, in bytes; a larger one is a 502.
+    #[serde(default = "default_max_response_body")]
+    pub max_response_body: usize,
+    /// Whether an idempotent request that could not be sent (connection refused or reset
+    /// before an answer) is tried once more on a new connection.
+    #[serde(default = "default_retry")]
+    pub retry: bool,
+    /// Speak HTTP/2 (prior knowledge) to the upstream instead of HTTP/1.1.
+    #[serde(default)]
+    pub http2: bool,
+}
+
+fn default_connect_timeout_ms() -> u64 {
+    2_000
+}
+
+fn default_response_timeout_ms() -> u64 {
+    25_000
+}
+
+fn default_pool_size() -> usize {
+    32
+}
+
+fn default_max_response_body() -> usize {
+    10 * 1024 * 1024
+}
+
+fn default_retry() -> bool {
+    true
 }

@@ -7,10 +7,12 @@
 //! only this module can make. [`crate::store`] keeps the serving contract and swaps in a reloaded
 //! one once it has passed every check.
 
+mod env;
 mod format;
 pub mod ident;
 mod locate;
 pub mod schema;
+pub mod upstream;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -20,12 +22,13 @@ use http::Method;
 
 use crate::plan::{Kind, Lookup};
 
-pub use format::ResponseValidation;
+pub use format::{HostHeader, ProxyValidation, ResponseValidation};
 pub use schema::{InputField, InputSchema};
+pub use upstream::Upstream;
 
 use ident::{Ident, quote};
 
-use format::{ResourceDef, RouteDef, RouteTable};
+use format::{MethodDef, ResourceDef, RouteDef, RouteTable};
 use locate::Step;
 
 /// A problem with the spec files, with the place it was found.
@@ -54,6 +57,8 @@ pub struct Spec {
     pub routes: Vec<Route>,
     /// Resources, referenced by index from routes.
     pub resources: Vec<Resource>,
+    /// Upstreams, referenced by index from proxied methods.
+    pub upstreams: Vec<Upstream>,
     /// What a response that violates its schema does.
     pub response_validation: ResponseValidation,
     /// Base URL for absolute links, instead of the request's scheme and host.
@@ -130,6 +135,27 @@ pub enum Target {
     Table(usize),
 }
 
+/// Who answers one method of a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// The gateway's own executor for the route's target.
+    Native,
+    /// The upstream at this index into [`Spec::upstreams`], with the action's schemas
+    /// checking both ways.
+    Upstream(usize),
+}
+
+/// A method of a route: the action whose schemas apply, and who answers it.
+#[derive(Debug, Clone)]
+pub struct Binding {
+    /// The HTTP method.
+    pub method: Method,
+    /// The action.
+    pub action: Action,
+    /// Who answers.
+    pub via: Via,
+}
+
 /// A compiled route.
 pub struct Route {
     /// The template as written, for logs, metrics labels and documents (shared, so a
@@ -146,23 +172,29 @@ pub struct Route {
     /// Description shown by OPTIONS.
     pub description: String,
     /// Methods and their actions, in the canonical order of the `Allow` header.
-    pub methods: Vec<(Method, Action)>,
+    pub methods: Vec<Binding>,
     /// The `Allow` header: the methods, then HEAD when GET is served, then OPTIONS.
     pub allow: http::HeaderValue,
+    /// How proxied methods are checked against the schemas.
+    pub validate: ProxyValidation,
+    /// The `Host` proxied requests carry.
+    pub host: HostHeader,
 }
 
 impl Route {
-    /// The action bound to `method`; HEAD runs GET's.
-    pub fn action(&self, method: &Method) -> Option<Action> {
+    /// The binding of `method`; HEAD runs GET's.
+    pub fn binding(&self, method: &Method) -> Option<&Binding> {
         let wanted = if method == Method::HEAD {
             &Method::GET
         } else {
             method
         };
-        self.methods
-            .iter()
-            .find(|(m, _)| m == wanted)
-            .map(|(_, a)| *a)
+        self.methods.iter().find(|b| b.method == wanted)
+    }
+
+    /// Whether every method is proxied (OPTIONS then goes upstream too).
+    pub fn is_proxied(&self) -> bool {
+        !self.methods.is_empty() && self.methods.iter().all(|b| b.via != Via::Native)
     }
 }
 
@@ -300,6 +332,16 @@ pub fn load(dir: &Path) -> Result<Spec, Vec<Problem>> {
             message: format!("cannot read: {e}"),
         }]
     })?;
+    let text = env::interpolate(&text, |name| std::env::var(name).ok()).map_err(|unset| {
+        unset
+            .into_iter()
+            .map(|u| Problem {
+                file: file.into(),
+                line: Some(u.line),
+                message: u.message,
+            })
+            .collect::<Vec<_>>()
+    })?;
     let table: RouteTable = serde_yaml::from_str(&text).map_err(|e| {
         let line = e.location().map(|l| l.line());
         vec![Problem {
@@ -325,9 +367,25 @@ pub fn load(dir: &Path) -> Result<Spec, Vec<Problem>> {
             None => continue,
         }
     }
+    let mut upstreams = Vec::new();
+    let mut upstream_index = HashMap::new();
+    for (name, def) in &table.upstreams {
+        match upstream::compile(name, def) {
+            Ok(up) => {
+                upstream_index.insert(name.clone(), upstreams.len());
+                upstreams.push(up);
+            }
+            Err(message) => report.at(&[Step::Key("upstreams"), Step::Key(name)], message),
+        }
+    }
+    let names = Names {
+        resources: &index,
+        upstreams: &upstream_index,
+        defs: &table.resources,
+    };
     let mut routes = Vec::new();
     for (i, def) in table.routes.iter().enumerate() {
-        if let Some(route) = compile_route(i, def, &index, &table.resources, &mut report) {
+        if let Some(route) = compile_route(i, def, &names, &mut report) {
             routes.push(route);
         }
     }
@@ -345,6 +403,7 @@ pub fn load(dir: &Path) -> Result<Spec, Vec<Problem>> {
     Ok(Spec {
         routes,
         resources,
+        upstreams,
         response_validation: table.settings.response_validation,
         public_url: table
             .settings
@@ -690,15 +749,21 @@ fn check_field_lists(name: &str, def: &ResourceDef, fields: &[Field], report: &m
 
 const METHOD_ORDER: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
+/// What route compilation looks names up in.
+struct Names<'a> {
+    resources: &'a HashMap<String, usize>,
+    upstreams: &'a HashMap<String, usize>,
+    defs: &'a BTreeMap<String, ResourceDef>,
+}
+
 fn compile_route(
     i: usize,
     def: &RouteDef,
-    index: &HashMap<String, usize>,
-    defs: &BTreeMap<String, ResourceDef>,
+    names: &Names<'_>,
     report: &mut Report<'_>,
 ) -> Option<Route> {
     let here = |key: &'static str| [Step::Key("routes"), Step::Item(i), Step::Key(key)];
-    let Some(&resource) = index.get(&def.resource) else {
+    let Some(&resource) = names.resources.get(&def.resource) else {
         report.at(
             &here("resource"),
             format!("unknown resource {:?}", def.resource),
@@ -710,53 +775,36 @@ fn compile_route(
         report.at(&here("path"), format!("path {:?} must start with / and use only literal segments and one {{key}} parameter", def.path));
         return None;
     };
+    let route_upstream = match &def.upstream {
+        None => None,
+        Some(name) => match names.upstreams.get(name) {
+            Some(&up) => Some(up),
+            None => {
+                report.at(&here("upstream"), format!("unknown upstream {name:?}"));
+                return None;
+            }
+        },
+    };
     let has_key = segments.contains(&Segment::Key);
     let mut methods = Vec::new();
-    for (method, action) in &def.methods {
+    for (method, bound) in &def.methods {
         let path = [
             Step::Key("routes"),
             Step::Item(i),
             Step::Key("methods"),
             Step::Key(method),
         ];
-        if !METHOD_ORDER.contains(&method.as_str()) {
-            report.at(
-                &path,
-                format!(
-                    "method {method:?} must be one of {}",
-                    METHOD_ORDER.join(", ")
-                ),
-            );
-            continue;
-        }
-        let Some(action) = Action::parse(action) else {
-            report.at(&path, format!("unknown action {action:?} (list, create, retrieve, update, partial_update, destroy)"));
-            continue;
-        };
-        if action.is_detail() != has_key {
-            let wants = if action.is_detail() {
-                "needs a {key} segment in the path"
-            } else {
-                "needs a path without a {key} segment"
-            };
-            report.at(&path, format!("action {action:?} {wants}"));
-        }
-        if action.takes_body() && defs.get(&def.resource).is_some_and(|r| r.input.is_none()) {
-            report.at(
-                &path,
-                format!(
-                    "action {action:?} needs an `input` schema on resource {:?}",
-                    def.resource
-                ),
-            );
-        }
-        if let Ok(m) = Method::from_bytes(method.as_bytes()) {
-            methods.push((m, action));
+        if let Some(binding) =
+            compile_binding(method, bound, route_upstream, has_key, def, names, |m| {
+                report.at(&path, m)
+            })
+        {
+            methods.push(binding);
         }
     }
-    methods.sort_by_key(|(m, _)| METHOD_ORDER.iter().position(|o| *o == m.as_str()));
-    let mut allow: Vec<&str> = methods.iter().map(|(m, _)| m.as_str()).collect();
-    if methods.iter().any(|(m, _)| m == Method::GET) {
+    methods.sort_by_key(|b| METHOD_ORDER.iter().position(|o| *o == b.method.as_str()));
+    let mut allow: Vec<&str> = methods.iter().map(|b| b.method.as_str()).collect();
+    if methods.iter().any(|b| b.method == Method::GET) {
         allow.push("HEAD");
     }
     allow.push("OPTIONS");
@@ -776,6 +824,71 @@ fn compile_route(
         allow: http::HeaderValue::from_str(&allow.join(", "))
             .unwrap_or_else(|_| http::HeaderValue::from_static("OPTIONS")),
         methods,
+        validate: def.validate,
+        host: def.host,
+    })
+}
+
+/// One method of a route: its action checked against the path and the resource, and who
+/// answers it (the method's own upstream, else the route's, else the gateway).
+fn compile_binding(
+    method: &str,
+    bound: &MethodDef,
+    route_upstream: Option<usize>,
+    has_key: bool,
+    def: &RouteDef,
+    names: &Names<'_>,
+    mut problem: impl FnMut(String),
+) -> Option<Binding> {
+    if !METHOD_ORDER.contains(&method) {
+        problem(format!(
+            "method {method:?} must be one of {}",
+            METHOD_ORDER.join(", ")
+        ));
+        return None;
+    }
+    let Some(action) = Action::parse(bound.action()) else {
+        problem(format!(
+            "unknown action {:?} (list, create, retrieve, update, partial_update, destroy)",
+            bound.action()
+        ));
+        return None;
+    };
+    if action.is_detail() != has_key {
+        let wants = if action.is_detail() {
+            "needs a {key} segment in the path"
+        } else {
+            "needs a path without a {key} segment"
+        };
+        problem(format!("action {action:?} {wants}"));
+    }
+    if action.takes_body()
+        && names
+            .defs
+            .get(&def.resource)
+            .is_some_and(|r| r.input.is_none())
+    {
+        problem(format!(
+            "action {action:?} needs an `input` schema on resource {:?}",
+            def.resource
+        ));
+    }
+    let via = match bound.upstream() {
+        Some("native") => Via::Native,
+        Some(name) => match names.upstreams.get(name) {
+            Some(&up) => Via::Upstream(up),
+            None => {
+                problem(format!("unknown upstream {name:?}"));
+                return None;
+            }
+        },
+        None => route_upstream.map_or(Via::Native, Via::Upstream),
+    };
+    let method = Method::from_bytes(method.as_bytes()).ok()?;
+    Some(Binding {
+        method,
+        action,
+        via,
     })
 }
 

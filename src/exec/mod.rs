@@ -3,6 +3,7 @@
 //! of the route's target, and renders the outcome or the error in one place.
 
 pub mod crud;
+pub mod proxy;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -30,6 +31,8 @@ pub enum Outcome {
     Json(StatusCode, Value),
     /// 204, no body.
     NoContent,
+    /// An upstream's answer, passed on as it is.
+    Forwarded(Response<Bytes>),
 }
 
 /// The contract store and the database: all a request needs once it is past the layers.
@@ -106,6 +109,20 @@ impl Run<'_> {
                 let outcome = self.act(action, &req).await;
                 self.render(&req, outcome)
             }
+            Intent::Proxy(action, upstream, req) => {
+                let outcome = self.proxy().run(action, upstream, &req).await;
+                self.render(&req, outcome.map(Outcome::Forwarded))
+            }
+        }
+    }
+
+    /// The proxy executor on this request's contract.
+    fn proxy(&self) -> proxy::Proxy<'_> {
+        proxy::Proxy {
+            spec: &self.contract.spec,
+            upstreams: &self.contract.upstreams,
+            limits: &self.shared.limits,
+            metrics: &self.shared.metrics,
         }
     }
 
@@ -136,6 +153,7 @@ impl Run<'_> {
         let mut response = match outcome {
             Ok(Outcome::Json(status, body)) => respond::json(status, &body, req.render, allow),
             Ok(Outcome::NoContent) => respond::no_content(allow),
+            Ok(Outcome::Forwarded(response)) => response,
             Err(e) => {
                 self.count_invalid(&route.template, &e);
                 let mut response = respond::error(&e, req.render, allow);
@@ -158,7 +176,9 @@ impl Run<'_> {
             | ApiError::Parse(_)
             | ApiError::TooDeep(_)
             | ApiError::UnsupportedMediaType(_) => self.shared.metrics.request_invalid(route),
-            ApiError::ResponseInvalid(_) => self.shared.metrics.response_invalid(route),
+            ApiError::ResponseInvalid(_) | ApiError::UpstreamViolation(_) => {
+                self.shared.metrics.response_invalid(route)
+            }
             _ => {}
         }
     }

@@ -21,7 +21,7 @@ use tower::{Service, ServiceExt};
 use super::{Req, Resp};
 use crate::config::Limits;
 use crate::error::ApiError;
-use crate::listen::{self, Client};
+use crate::listen::{self, Client, Peer};
 use crate::respond::{self, Render};
 
 /// Serves `stack` on `listener` until `shutdown` completes, then lets in-flight requests
@@ -57,7 +57,10 @@ pub async fn serve<S>(
     {
         let _ = stream.set_nodelay(true);
         let stack = stack.clone();
-        let service = service_fn(move |request| answer(stack.clone(), request, limits));
+        let service = service_fn(move |mut request: Request<Incoming>| {
+            request.extensions_mut().insert(Peer(peer));
+            answer(stack.clone(), request, limits)
+        });
         let connection = builder
             .serve_connection(TokioIo::new(stream), service)
             .into_owned();

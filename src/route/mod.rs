@@ -12,9 +12,10 @@ use std::sync::Arc;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Request, StatusCode, Uri};
 
-use crate::contract::{Action, Route, Spec};
+use crate::contract::{Action, Route, Spec, Via};
 use crate::error::ApiError;
 use crate::intake::query::Query;
+use crate::listen::Peer;
 use crate::respond::{self, Render};
 use crate::trace::TraceContext;
 use router::Resolution;
@@ -46,6 +47,10 @@ pub struct ApiRequest {
     /// The request's W3C trace (the caller's, or the one the edge started), for whatever
     /// forwards it upstream.
     pub trace: TraceContext,
+    /// The request's headers, moved here whole for a proxy to forward.
+    pub headers: HeaderMap,
+    /// The client's address, when the server knows it (for `Forwarded`).
+    pub peer: Option<std::net::SocketAddr>,
 }
 
 /// What a request asks for, once resolved against the contract.
@@ -59,8 +64,11 @@ pub enum Intent {
     Redirect(StatusCode, String),
     /// OPTIONS on a route: its metadata.
     Options(ApiRequest),
-    /// An action of a route.
+    /// An action of a route, served by the gateway.
     Act(Action, ApiRequest),
+    /// A method proxied to the upstream at this index, checked with this action's schemas
+    /// (`None`: OPTIONS on a proxied route, forwarded unchecked).
+    Proxy(Option<Action>, usize, ApiRequest),
 }
 
 /// A request refused while resolving: the error, how to render it, and the route's `Allow`.
@@ -124,10 +132,10 @@ pub fn resolve(spec: &Spec, request: Request<Bytes>) -> Result<Intent, Refusal> 
     if format.is_some_and(|f| f != "json") {
         return Err(refuse(ApiError::NotFound, render));
     }
-    let action = match parts.method {
+    let binding = match parts.method {
         Method::OPTIONS => None,
-        ref method => match route.action(method) {
-            Some(action) => Some(action),
+        ref method => match route.binding(method) {
+            Some(binding) => Some((binding.action, binding.via)),
             None => {
                 let e = ApiError::MethodNotAllowed(method.to_string());
                 return Err(refuse(e, render));
@@ -142,17 +150,23 @@ pub fn resolve(spec: &Spec, request: Request<Bytes>) -> Result<Intent, Refusal> 
             .get::<TraceContext>()
             .copied()
             .unwrap_or_else(TraceContext::start),
+        peer: parts.extensions.get::<Peer>().map(|p| p.0),
         method: parts.method,
         uri: parts.uri,
+        headers: parts.headers,
         route: index,
         key,
         query,
         render,
         body,
     };
-    Ok(match action {
-        Some(action) => Intent::Act(action, request),
-        None => Intent::Options(request),
+    Ok(match binding {
+        Some((action, Via::Native)) => Intent::Act(action, request),
+        Some((action, Via::Upstream(up))) => Intent::Proxy(Some(action), up, request),
+        None => match route.methods.first().map(|b| b.via) {
+            Some(Via::Upstream(up)) if route.is_proxied() => Intent::Proxy(None, up, request),
+            _ => Intent::Options(request),
+        },
     })
 }
 

@@ -116,6 +116,8 @@ mod tests {
             description: String::new(),
             methods: Vec::new(),
             allow: http::HeaderValue::from_static(""),
+            validate: Default::default(),
+            host: Default::default(),
         }
     }
 

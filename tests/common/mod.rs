@@ -19,6 +19,8 @@ static NEXT: AtomicUsize = AtomicUsize::new(0);
 thread_local! {
     /// Where the next gateway started on this thread sends its stderr, when not inherited.
     static STDERR: std::cell::RefCell<Option<std::fs::File>> = const { std::cell::RefCell::new(None) };
+    /// Environment variables for the next gateway started on this thread.
+    static ENV: std::cell::RefCell<Vec<(String, String)>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// The PostgreSQL server the tests use (trust auth).
@@ -352,6 +354,13 @@ impl Gateway {
         Gateway::spawn(Db::Postgres, spec, &url, database, extra)
     }
 
+    /// Starts the gateway like [`Gateway::start_on`], with these environment variables set.
+    pub fn start_with_env(db: Db, spec: &Path, extra: &[&str], env: &[(&str, &str)]) -> Gateway {
+        let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+        ENV.with(|e| *e.borrow_mut() = env.collect());
+        Gateway::start_on(db, spec, extra)
+    }
+
     /// Starts the gateway like [`Gateway::start_on`], with its log (stderr) going to a file
     /// of the temporary folder, whose path comes back too.
     pub fn start_logged(db: Db, spec: &Path, extra: &[&str]) -> (Gateway, PathBuf) {
@@ -366,6 +375,7 @@ impl Gateway {
     }
 
     fn spawn(db: Db, spec: &Path, url: &str, database: String, extra: &[&str]) -> Gateway {
+        let env = ENV.with(|e| std::mem::take(&mut *e.borrow_mut()));
         let stderr = STDERR
             .with(|s| s.borrow_mut().take())
             .map_or_else(Stdio::inherit, Stdio::from);
@@ -381,6 +391,7 @@ impl Gateway {
                 "4",
             ])
             .args(extra)
+            .envs(env)
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()

@@ -182,7 +182,7 @@ fn db_error(e: DbError) -> ApiError {
 }
 
 /// The key in the path, parsed like Python's `int()`; anything else is a 404.
-fn parse_key(key: Option<&str>) -> Result<i64, ApiError> {
+pub fn parse_key(key: Option<&str>) -> Result<i64, ApiError> {
     key.and_then(python_int)
         .filter(|k| *k > 0 && *k < i64::MAX)
         .ok_or(ApiError::NotFound)

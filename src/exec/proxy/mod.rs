@@ -1,0 +1,121 @@
+//! The proxy executor: a proxied method's request, checked against the contract, forwarded
+//! to its upstream over a pooled connection, and the upstream's answer checked on its way
+//! back (per route: `enforce` turns a violation into a 502, `report` passes it with a
+//! `Specgate-Violations` header, `off` checks nothing). Upstream faults become clear
+//! 502/504s in the API's error format.
+
+mod check;
+mod client;
+mod forward;
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{HeaderName, Method, Response};
+use serde_json::Value;
+
+pub use check::Checks;
+pub use client::Pool;
+
+use crate::admin::Metrics;
+use crate::config::Limits;
+use crate::contract::{Action, ProxyValidation, Spec, Target};
+use crate::error::ApiError;
+use crate::route::ApiRequest;
+
+/// The header that carries a violating response's problems in `report` mode.
+pub const VIOLATIONS: HeaderName = HeaderName::from_static("specgate-violations");
+
+/// The largest `Specgate-Violations` value, in bytes.
+const VIOLATIONS_MAX: usize = 4096;
+
+/// What a contract's upstreams need on the request path: a pool per upstream (in the
+/// contract's order) and the compiled response checks.
+pub struct Upstreams {
+    /// One pool per upstream, indexed like [`Spec::upstreams`].
+    pub pools: Vec<Pool>,
+    /// The declared responses of proxied methods.
+    pub checks: Checks,
+}
+
+impl Upstreams {
+    /// Pools and checks for `spec`'s upstreams; `document` is the OpenAPI document built
+    /// from `spec`.
+    pub fn new(spec: &Spec, document: &Value) -> Result<Upstreams, String> {
+        Ok(Upstreams {
+            pools: spec.upstreams.iter().map(Pool::new).collect(),
+            checks: Checks::compile(spec, document)?,
+        })
+    }
+}
+
+/// One proxied request's surroundings.
+pub struct Proxy<'a> {
+    /// The contract the request resolved against.
+    pub spec: &'a Spec,
+    /// Its upstreams.
+    pub upstreams: &'a Upstreams,
+    /// Request limits (JSON depth of a checked body).
+    pub limits: &'a Limits,
+    /// Where upstream traffic is counted.
+    pub metrics: &'a Metrics,
+}
+
+impl Proxy<'_> {
+    /// Checks, forwards and checks back one request for the upstream at `upstream`;
+    /// `action` is `None` for OPTIONS, which is forwarded unchecked.
+    pub async fn run(
+        &self,
+        action: Option<Action>,
+        upstream: usize,
+        req: &ApiRequest,
+    ) -> Result<Response<Bytes>, ApiError> {
+        let route = req.route(self.spec);
+        let Some(pool) = self.upstreams.pools.get(upstream) else {
+            return Err(ApiError::Internal(format!(
+                "no pool for upstream {upstream}"
+            )));
+        };
+        let checking = route.validate != ProxyValidation::Off;
+        if let (true, Some(action)) = (checking, action) {
+            let Target::Table(resource) = route.target;
+            check::request(&self.spec.resources[resource], action, req, self.limits)?;
+        }
+        let name = &pool.upstream().name;
+        let started = Instant::now();
+        let sent = pool
+            .send(forward::request(req, pool.upstream(), route.host))
+            .await;
+        let elapsed = started.elapsed();
+        let response = match sent {
+            Ok(response) => {
+                self.metrics
+                    .upstream_answer(name, response.status().as_u16(), elapsed);
+                response
+            }
+            Err(fault) => {
+                self.metrics.upstream_fault(name, fault.kind(), elapsed);
+                tracing::warn!(upstream = %name, request_id = ?req.headers.get("x-request-id"), "upstream fault: {fault:?}");
+                return Err(ApiError::Upstream(fault));
+            }
+        };
+        let declared = self.upstreams.checks.responses(req.route, &req.method);
+        let mut response = forward::response(response);
+        let (true, Some(declared)) = (checking, declared) else {
+            return Ok(response);
+        };
+        let violations = declared.violations(&response, req.method == Method::HEAD);
+        if violations.is_empty() {
+            return Ok(response);
+        }
+        self.metrics.upstream_violation(name, &route.template);
+        tracing::warn!(upstream = %name, route = %route.template, request_id = ?req.headers.get("x-request-id"),
+            "upstream response violates the contract: {}", violations.join("; "));
+        if route.validate == ProxyValidation::Enforce {
+            return Err(ApiError::UpstreamViolation(violations));
+        }
+        let value = check::header_value(&violations, VIOLATIONS_MAX);
+        response.headers_mut().insert(VIOLATIONS, value);
+        Ok(response)
+    }
+}

@@ -1,0 +1,465 @@
+//! Proxy routes: specgate in front of a service it does not own. The upstream is either
+//! the Users API served by another specgate (a real service, whose answers the proxied ones
+//! must equal byte for byte), or a scripted HTTP server in this file that answers whatever a
+//! test makes it answer: bodies that break the schema, garbage, resets, silence.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{Db, Gateway, ScratchSpec, copy_spec, edit, users_spec};
+use serde_json::{Value, json};
+
+/// What the scripted upstream does with each request.
+#[derive(Clone)]
+enum Behaviour {
+    /// Answers with this status, content type and body.
+    Answer(u16, &'static str, String),
+    /// Waits this long, then answers 200 with a valid user.
+    Slow(Duration),
+    /// Writes bytes that are not HTTP, then closes.
+    Garbage,
+    /// Closes the connection without a byte.
+    Reset,
+}
+
+/// A scripted HTTP/1.1 upstream on a loopback port, one thread per connection.
+struct Scripted {
+    addr: String,
+    behaviour: Arc<Mutex<Behaviour>>,
+    seen: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+}
+
+fn valid_user(id: i64) -> String {
+    json!({
+        "id": id, "roles": [], "last_login": null, "username": "ada", "first_name": "Ada",
+        "last_name": "Lovelace", "is_active": true, "date_joined": "2024-01-01T00:00:00Z",
+        "phone_number": null, "email": "ada@example.org"
+    })
+    .to_string()
+}
+
+impl Scripted {
+    fn start(behaviour: Behaviour) -> Scripted {
+        Scripted::on("127.0.0.1:0", behaviour)
+    }
+
+    fn on(addr: &str, behaviour: Behaviour) -> Scripted {
+        let listener = TcpListener::bind(addr).expect("binds");
+        listener.set_nonblocking(true).expect("non-blocking");
+        let addr = listener.local_addr().expect("addr").to_string();
+        let scripted = Scripted {
+            addr,
+            behaviour: Arc::new(Mutex::new(behaviour)),
+            seen: Arc::new(Mutex::new(Vec::new())),
+            stop: Arc::new(AtomicBool::new(false)),
+        };
+        let (behaviour, seen, stop) = (
+            scripted.behaviour.clone(),
+            scripted.seen.clone(),
+            scripted.stop.clone(),
+        );
+        thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while !stop.load(Ordering::SeqCst) && Instant::now() < deadline {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let behaviour = behaviour.lock().map(|b| b.clone());
+                        let seen = seen.clone();
+                        if let Ok(behaviour) = behaviour {
+                            thread::spawn(move || serve(stream, &behaviour, &seen));
+                        }
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        scripted
+    }
+
+    fn set(&self, behaviour: Behaviour) {
+        if let Ok(mut b) = self.behaviour.lock() {
+            *b = behaviour;
+        }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Stops accepting and closes the port (connections are then refused).
+    fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+impl Drop for Scripted {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+fn serve(mut stream: TcpStream, behaviour: &Behaviour, seen: &Mutex<Vec<String>>) {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    let head_end = loop {
+        if let Some(at) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => data.extend_from_slice(&buf[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&data[..head_end]).into_owned();
+    let length = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse::<usize>().ok())?
+        })
+        .unwrap_or(0);
+    while data.len() < head_end + length {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => data.extend_from_slice(&buf[..n]),
+        }
+    }
+    if let Ok(mut seen) = seen.lock() {
+        seen.push(String::from_utf8_lossy(&data).into_owned());
+    }
+    let answer = |status: u16, media: &str, body: &str| {
+        format!(
+            "HTTP/1.1 {status} X\r\nContent-Type: {media}\r\nContent-Length: {}\r\nConnection: close\r\nX-Upstream: scripted\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let bytes = match behaviour {
+        Behaviour::Answer(status, media, body) => answer(*status, media, body),
+        Behaviour::Slow(wait) => {
+            thread::sleep(*wait);
+            answer(200, "application/json", &valid_user(1))
+        }
+        Behaviour::Garbage => "this is not HTTP at all\r\n\r\n".to_owned(),
+        Behaviour::Reset => return,
+    };
+    let _ = stream.write_all(bytes.as_bytes());
+}
+
+/// The Users API's spec with both routes proxied to `${UPSTREAM_URL}` in `mode`.
+fn proxied_spec(mode: &str, name: &str) -> ScratchSpec {
+    let spec = copy_spec(&users_spec(), name);
+    let routes = spec.join("routes.yaml");
+    edit(
+        &routes,
+        "resources:",
+        "upstreams:\n  legacy:\n    url: ${UPSTREAM_URL}\n    response_timeout_ms: 700\n    connect_timeout_ms: 300\n\nresources:",
+    );
+    edit(
+        &routes,
+        "    methods: { GET: list, POST: create }",
+        &format!(
+            "    methods: {{ GET: list, POST: create }}\n    upstream: legacy\n    validate: {mode}"
+        ),
+    );
+    edit(
+        &routes,
+        "    methods: { GET: retrieve,",
+        &format!("    upstream: legacy\n    validate: {mode}\n    methods: {{ GET: retrieve,"),
+    );
+    spec
+}
+
+fn proxy(spec: &Path, upstream: &str) -> Gateway {
+    let url = format!("http://{upstream}");
+    Gateway::start_with_env(Db::Sqlite, spec, &[], &[("UPSTREAM_URL", &url)])
+}
+
+/// Every key of a JSON object, in order.
+fn keys(value: &Value) -> Vec<String> {
+    value
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn proxied_answers_are_the_upstreams_own_with_links_pointing_at_the_gateway() {
+    let upstream = Gateway::users_on(Db::Sqlite);
+    let spec = proxied_spec("enforce", "proxy-same");
+    let gw = proxy(&spec, &upstream.addr);
+    for i in 0..12 {
+        let body = json!({"username": format!("user{i}"), "email": format!("u{i}@example.org")});
+        let r = gw.json("POST", "/api/users/", &body);
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    for path in [
+        "/api/users/",
+        "/api/users/?limit=5&offset=5",
+        "/api/users/3/",
+        "/api/users/?username__icontains=USER1",
+        "/api/users/999/",
+    ] {
+        let direct = upstream.get(path);
+        let proxied = gw.get(path);
+        assert_eq!(proxied.status, direct.status, "{path}");
+        let direct = direct.text().replace(&upstream.addr, &gw.addr);
+        assert_eq!(proxied.text(), direct, "{path}");
+    }
+    let page = gw.get("/api/users/?limit=5").json();
+    let next = page["next"].as_str().unwrap_or_default();
+    assert!(next.starts_with(&format!("http://{}/", gw.addr)), "{next}");
+    assert_eq!(keys(&page), ["count", "next", "previous", "results"]);
+    let r = gw.json("PATCH", "/api/users/3/", &json!({"first_name": "Grace"}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(upstream.get("/api/users/3/").json()["first_name"], "Grace");
+    assert_eq!(gw.send("DELETE", "/api/users/3/", &[], b"").status, 204);
+    assert_eq!(upstream.get("/api/users/3/").status, 404);
+    let head = gw.send("HEAD", "/api/users/4/", &[], b"");
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+    let options = gw.send("OPTIONS", "/api/users/", &[], b"");
+    assert_eq!(options.status, 200);
+    assert_eq!(options.json()["name"], "User List");
+}
+
+#[test]
+fn invalid_requests_get_the_native_400_and_never_reach_the_upstream() {
+    let upstream = Scripted::start(Behaviour::Answer(201, "application/json", valid_user(1)));
+    let spec = proxied_spec("enforce", "proxy-invalid");
+    let gw = proxy(&spec, &upstream.addr);
+    let r = gw.json(
+        "POST",
+        "/api/users/",
+        &json!({"username": "", "email": "nope"}),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        json!({"username": ["This field may not be blank."], "email": ["Enter a valid email address."]})
+    );
+    assert_eq!(gw.get("/api/users/abc/").status, 404);
+    let r = gw.get("/api/users/?username__in=a%00b");
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(upstream.requests().is_empty(), "{:?}", upstream.requests());
+    let r = gw.json(
+        "POST",
+        "/api/users/",
+        &json!({"username": "ada", "email": "ada@example.org"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(upstream.requests().len(), 1);
+}
+
+#[test]
+fn forwarded_requests_carry_forwarding_headers_ids_and_no_hop_by_hop_headers() {
+    let upstream = Scripted::start(Behaviour::Answer(200, "application/json", valid_user(7)));
+    let spec = proxied_spec("enforce", "proxy-headers");
+    let gw = proxy(&spec, &upstream.addr);
+    let r = gw.send(
+        "GET",
+        "/api/users/7/?x=1",
+        &[
+            ("X-Request-Id", "req-123"),
+            ("Connection", "close, X-Drop-Me"),
+            ("X-Drop-Me", "1"),
+            ("Keep-Alive", "timeout=5"),
+            ("X-Forwarded-For", "203.0.113.9"),
+            (
+                "traceparent",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            ),
+        ],
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-upstream"), Some("scripted"));
+    assert_eq!(r.header("x-request-id"), Some("req-123"));
+    let seen = upstream.requests();
+    let request = seen
+        .first()
+        .map(String::as_str)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(
+        request.starts_with("get /api/users/7/?x=1 http/1.1\r\n"),
+        "{request}"
+    );
+    assert!(
+        request.contains(&format!("host: {}\r\n", gw.addr)),
+        "{request}"
+    );
+    assert!(request.contains("x-request-id: req-123\r\n"), "{request}");
+    assert!(
+        request.contains("x-forwarded-for: 203.0.113.9, 127.0.0.1\r\n"),
+        "{request}"
+    );
+    assert!(request.contains("x-forwarded-proto: http\r\n"), "{request}");
+    assert!(
+        request.contains(&format!("x-forwarded-host: {}\r\n", gw.addr)),
+        "{request}"
+    );
+    assert!(
+        request.contains(&format!(
+            "forwarded: for=127.0.0.1;proto=http;host=\"{}\"\r\n",
+            gw.addr
+        )),
+        "{request}"
+    );
+    assert!(
+        request.contains("traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-"),
+        "{request}"
+    );
+    assert!(
+        !request.contains("00f067aa0ba902b7"),
+        "a new span id: {request}"
+    );
+    assert!(!request.contains("x-drop-me"), "{request}");
+    assert!(!request.contains("keep-alive"), "{request}");
+}
+
+#[test]
+fn a_response_breaking_the_schema_is_a_502_in_enforce_mode_and_reported_in_report_mode() {
+    let bad = json!({"id": "seven", "username": 5}).to_string();
+    let upstream = Scripted::start(Behaviour::Answer(200, "application/json", bad.clone()));
+    let enforce_spec = proxied_spec("enforce", "proxy-enforce");
+    let report_spec = proxied_spec("report", "proxy-report");
+    let off_spec = proxied_spec("off", "proxy-off");
+    let enforce = proxy(&enforce_spec, &upstream.addr);
+    let report = proxy(&report_spec, &upstream.addr);
+    let off = proxy(&off_spec, &upstream.addr);
+
+    let r = enforce.get("/api/users/7/");
+    assert_eq!(r.status, 502, "{}", r.text());
+    assert_eq!(r.header("content-type"), Some("application/problem+json"));
+    let problem = r.json();
+    assert_eq!(problem["status"], 502);
+    let violations = problem["violations"].to_string();
+    assert!(violations.contains("/id"), "{violations}");
+    assert!(violations.contains("/username"), "{violations}");
+
+    let r = report.get("/api/users/7/");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), bad, "the upstream's body, untouched");
+    let header = r.header("specgate-violations").unwrap_or_default();
+    let listed: Vec<String> = serde_json::from_str(header).unwrap_or_default();
+    assert!(listed.iter().any(|v| v.contains("/id")), "{header}");
+
+    let r = off.get("/api/users/7/");
+    assert_eq!((r.status, r.text()), (200, bad.clone()));
+    assert_eq!(r.header("specgate-violations"), None);
+
+    // A status the operation does not declare is a violation too; so is a body that is not
+    // JSON where JSON is declared.
+    upstream.set(Behaviour::Answer(418, "application/json", "{}".into()));
+    let r = enforce.get("/api/users/7/");
+    assert_eq!(r.status, 502);
+    assert!(
+        r.text().contains("status 418 is not declared"),
+        "{}",
+        r.text()
+    );
+    let r = report.get("/api/users/7/");
+    assert_eq!((r.status, r.text().as_str()), (418, "{}"));
+    upstream.set(Behaviour::Answer(200, "text/html", "<p>hi</p>".into()));
+    assert_eq!(enforce.get("/api/users/7/").status, 502);
+
+    let metrics_spec = proxied_spec("enforce", "proxy-metrics");
+    let watched = Gateway::start_with_env(
+        Db::Sqlite,
+        &metrics_spec,
+        &["--admin-listen", "127.0.0.1:0"],
+        &[("UPSTREAM_URL", &format!("http://{}", upstream.addr))],
+    );
+    assert_eq!(watched.get("/api/users/7/").status, 502);
+    let admin = watched.admin.clone().unwrap_or_default();
+    let metrics = watched.get_at(&admin, "/metrics").text();
+    assert!(
+        metrics.contains(
+            "specgate_upstream_violations_total{upstream=\"legacy\",route=\"/api/users/{id}/\"} 1"
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("specgate_upstream_responses_total{upstream=\"legacy\",status=\"200\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn upstream_faults_are_clear_502s_and_504s_and_the_proxy_recovers_without_a_restart() {
+    let upstream = Scripted::start(Behaviour::Answer(200, "application/json", valid_user(1)));
+    let addr = upstream.addr.clone();
+    let spec = proxied_spec("enforce", "proxy-faults");
+    let gw = proxy(&spec, &addr);
+    assert_eq!(gw.get("/api/users/1/").status, 200);
+
+    upstream.set(Behaviour::Slow(Duration::from_millis(1500)));
+    let started = Instant::now();
+    let r = gw.get("/api/users/1/");
+    assert_eq!(r.status, 504, "{}", r.text());
+    assert!(started.elapsed() < Duration::from_millis(1400));
+    assert_eq!(
+        r.json(),
+        json!({"detail": "The upstream service did not answer in time."})
+    );
+    assert_eq!(r.header("retry-after"), Some("5"));
+
+    upstream.set(Behaviour::Garbage);
+    let r = gw.get("/api/users/1/");
+    assert_eq!(r.status, 502, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        json!({"detail": "The upstream service's answer is broken."})
+    );
+
+    upstream.set(Behaviour::Reset);
+    assert_eq!(gw.get("/api/users/1/").status, 502);
+
+    upstream.stop();
+    let r = gw.get("/api/users/1/");
+    assert_eq!(r.status, 502, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        json!({"detail": "The upstream service is unreachable; try again shortly."})
+    );
+    assert_eq!(r.header("retry-after"), Some("5"));
+
+    let back = Scripted::on(
+        &addr,
+        Behaviour::Answer(200, "application/json", valid_user(1)),
+    );
+    let r = gw.get("/api/users/1/");
+    assert_eq!(r.status, 200, "{}", r.text());
+    drop(back);
+}
+
+#[test]
+fn an_oversized_answer_is_cut_at_the_limit() {
+    let huge = format!("{{\"id\": 1, \"pad\": \"{}\"}}", "x".repeat(64 * 1024));
+    let upstream = Scripted::start(Behaviour::Answer(200, "application/json", huge));
+    let spec = proxied_spec("off", "proxy-huge");
+    edit(
+        &spec.join("routes.yaml"),
+        "    response_timeout_ms: 700",
+        "    response_timeout_ms: 700\n    max_response_body: 1024",
+    );
+    let gw = proxy(&spec, &upstream.addr);
+    let r = gw.get("/api/users/1/");
+    assert_eq!(r.status, 502, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        json!({"detail": "The upstream service's answer is too large."})
+    );
+}
