@@ -902,6 +902,9 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--database", choices=("postgres", "sqlite", "both"), default="both",
                     help="the gateway's database (default: both, one full run on each)")
+    ap.add_argument("--via", choices=("native", "proxy"), default="native",
+                    help="proxy: the gateway side is examples/proxy in front of a second "
+                         "copy of the original app, on its own database (one run)")
     args = ap.parse_args()
 
     started = time.time()
@@ -925,7 +928,9 @@ def main():
         return 2
 
     kinds = ["postgres", "sqlite"] if args.database == "both" else [args.database]
-    titles = {"postgres": "PostgreSQL", "sqlite": "SQLite"}
+    if args.via == "proxy":
+        kinds = ["proxy"]
+    titles = {"postgres": "PostgreSQL", "sqlite": "SQLite", "proxy": "the proxy"}
     results = []
     for i, kind in enumerate(kinds, 1):
         if len(kinds) > 1:
@@ -997,6 +1002,34 @@ def report_between_runs(pg, sq):
             log("none")
 
 
+def prepare_drf_db(args, db):
+    """Gives the app's database its tables (specgate's migrations, then Django's own) and
+    checks that the models match them; returns the app's environment."""
+    r = subprocess.run([args.specgate, "migrate", "--spec", MAIN, "--database-url",
+                        db_url(db)], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"specgate migrate failed: {r.stderr}")
+    env = dict(os.environ, DRFAPP_DB_NAME=db, DRFAPP_DB_HOST=PG["host"],
+               DRFAPP_DB_PORT=PG["port"], DRFAPP_DB_USER=PG["user"],
+               PYTHONDONTWRITEBYTECODE="1")
+    for cmd in (["migrate", "--noinput"], ["checkschema"]):
+        r = subprocess.run([VENV_PY, "manage.py", *cmd], cwd=DRFAPP, env=env,
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"manage.py {cmd[0]} failed:\n{r.stdout}{r.stderr}")
+        if cmd[0] == "checkschema":
+            log(r.stdout.strip())
+    return env
+
+
+def start_drf(env, port, log_path):
+    """`manage.py runserver` on `port` (DEBUG off), its output in `log_path`."""
+    out = open(log_path, "w")
+    return subprocess.Popen([VENV_PY, "manage.py", "runserver", "--noreload", "--nothreading",
+                             f"127.0.0.1:{port}"], cwd=DRFAPP, env=env,
+                            stdout=out, stderr=subprocess.STDOUT)
+
+
 def run_once(args, reqs, kind, started):
     """One full comparison: fresh databases, both servers, every request. The gateway's
     database is PostgreSQL or SQLite (kind); the original's is PostgreSQL."""
@@ -1008,6 +1041,10 @@ def run_once(args, reqs, kind, started):
     if kind == "sqlite":
         gwdb = SqliteGatewayDb(os.path.join(workdir, "gateway.sqlite3"))
         db_drf = f"diff_drf_{tag}_sqliterun"
+    elif kind == "proxy":
+        # The proxied app's own database: the ids to realign are the app's behind the proxy.
+        gwdb = PostgresGatewayDb(f"diff_drfb_{tag}")
+        db_drf = f"diff_drf_{tag}_proxyrun"
     else:
         gwdb = PostgresGatewayDb(f"diff_gw_{tag}")
         db_drf = f"diff_drf_{tag}"
@@ -1016,35 +1053,34 @@ def run_once(args, reqs, kind, started):
     try:
         gwdb.create()
         psql("postgres", f'CREATE DATABASE "{db_drf}"')
-        # Both schemas come from specgate's migrations.
-        r = subprocess.run([args.specgate, "migrate", "--spec", MAIN, "--database-url",
-                            db_url(db_drf)], capture_output=True, text=True)
-        if r.returncode != 0:
-            raise RuntimeError(f"specgate migrate failed: {r.stderr}")
-        env = dict(os.environ, DRFAPP_DB_NAME=db_drf, DRFAPP_DB_HOST=PG["host"],
-                   DRFAPP_DB_PORT=PG["port"], DRFAPP_DB_USER=PG["user"],
-                   PYTHONDONTWRITEBYTECODE="1")
-        for cmd in (["migrate", "--noinput"], ["checkschema"]):
-            r = subprocess.run([VENV_PY, "manage.py", *cmd], cwd=DRFAPP, env=env,
-                               capture_output=True, text=True)
-            if r.returncode != 0:
-                raise RuntimeError(f"manage.py {cmd[0]} failed:\n{r.stdout}{r.stderr}")
-            if cmd[0] == "checkschema":
-                log(r.stdout.strip())
-
+        env = prepare_drf_db(args, db_drf)
         gw_port, drf_port = free_port(), free_port()
         gw_log = open(os.path.join(workdir, "specgate.log"), "w")
-        gw = subprocess.Popen([args.specgate, "--listen", f"127.0.0.1:{gw_port}", "--spec", MAIN,
-                               "--database-url", gwdb.url(), "--log", "warn"],
-                              stdout=gw_log, stderr=subprocess.STDOUT)
-        procs.append(gw)
-        wait_ready(gw_port, gw, "specgate")
-        gwdb.seed()
+        if kind == "proxy":
+            # The second copy of the app, behind examples/proxy; the proxy's own database
+            # holds nothing.
+            env_b = prepare_drf_db(args, gwdb.name)
+            gwdb.seed()
+            app_port = free_port()
+            app_b = start_drf(env_b, app_port, os.path.join(workdir, "django-behind-proxy.log"))
+            procs.append(app_b)
+            wait_ready(app_port, app_b, "django behind the proxy")
+            gw = subprocess.Popen([args.specgate, "--listen", f"127.0.0.1:{gw_port}", "--spec",
+                                   os.path.join(MAIN, "examples", "proxy"), "--database-url",
+                                   "sqlite::memory:", "--log", "warn", "--no-watch"],
+                                  stdout=gw_log, stderr=subprocess.STDOUT,
+                                  env=dict(os.environ, UPSTREAM_URL=f"http://127.0.0.1:{app_port}"))
+            procs.append(gw)
+            wait_ready(gw_port, gw, "specgate (proxy)")
+        else:
+            gw = subprocess.Popen([args.specgate, "--listen", f"127.0.0.1:{gw_port}", "--spec",
+                                   MAIN, "--database-url", gwdb.url(), "--log", "warn"],
+                                  stdout=gw_log, stderr=subprocess.STDOUT)
+            procs.append(gw)
+            wait_ready(gw_port, gw, "specgate")
+            gwdb.seed()
         psql(db_drf, SEED_SQL)
-        drf_log = open(os.path.join(workdir, "django.log"), "w")
-        drf = subprocess.Popen([VENV_PY, "manage.py", "runserver", "--noreload", "--nothreading",
-                                f"127.0.0.1:{drf_port}"], cwd=DRFAPP, env=env,
-                               stdout=drf_log, stderr=subprocess.STDOUT)
+        drf = start_drf(env, drf_port, os.path.join(workdir, "django.log"))
         procs.append(drf)
         wait_ready(drf_port, drf, "django")
         log(f"gateway  http://127.0.0.1:{gw_port} on {gwdb}\n"
