@@ -902,9 +902,10 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--database", choices=("postgres", "sqlite", "both"), default="both",
                     help="the gateway's database (default: both, one full run on each)")
-    ap.add_argument("--via", choices=("native", "proxy"), default="native",
-                    help="proxy: the gateway side is examples/proxy in front of a second "
-                         "copy of the original app, on its own database (one run)")
+    ap.add_argument("--via", choices=("native", "proxy", "proxy-report"), default="native",
+                    help="proxy: the gateway side is examples/proxy (validate: enforce) in "
+                         "front of a second copy of the original app, on its own database "
+                         "(one run); proxy-report: the same in report mode")
     args = ap.parse_args()
 
     started = time.time()
@@ -928,9 +929,11 @@ def main():
         return 2
 
     kinds = ["postgres", "sqlite"] if args.database == "both" else [args.database]
-    if args.via == "proxy":
-        kinds = ["proxy"]
-    titles = {"postgres": "PostgreSQL", "sqlite": "SQLite", "proxy": "the proxy"}
+    if args.via != "native":
+        kinds = [args.via]
+        PROXY_RUN["enforce"] = args.via == "proxy"
+    titles = {"postgres": "PostgreSQL", "sqlite": "SQLite", "proxy": "the proxy",
+              "proxy-report": "the proxy (report mode)"}
     results = []
     for i, kind in enumerate(kinds, 1):
         if len(kinds) > 1:
@@ -1002,6 +1005,33 @@ def report_between_runs(pg, sq):
             log("none")
 
 
+PROXY_RUN = {"enforce": False}
+PROXY_REFUSAL = ("validate: enforce refuses an invalid request before the app sees it, so the "
+                 "parts of the app's answer that need its database are not in the proxy's: "
+                 "uniqueness messages, and a missing row's 404 (DRF looks the row up before "
+                 "reading the body); --via proxy-report forwards such requests (deliberate)")
+
+
+def proxy_refusal(req, rd, rg):
+    """In an enforce-mode proxy run, the reason when the proxy itself refused a request the
+    app refused for more reasons (see PROXY_REFUSAL), else None."""
+    if not PROXY_RUN["enforce"] or req["method"] not in ("POST", "PUT", "PATCH"):
+        return None
+    jd, jg = parse_json(rd), parse_json(rg)
+    if not isinstance(jg, dict):
+        return None
+    if rd["status"] == 404 and rg["status"] in (400, 415) and jd == {"detail": "Not found."}:
+        return PROXY_REFUSAL
+    if rd["status"] != 400 or rg["status"] != 400 or not isinstance(jd, dict):
+        return None
+    for field, messages in jg.items():
+        theirs = jd.get(field)
+        if not isinstance(theirs, list) or [m for m in theirs if m in messages] != messages:
+            return None
+    dropped = [m for f, ms in jd.items() for m in ms if m not in jg.get(f, [])]
+    return PROXY_REFUSAL if dropped and all("already exists" in m for m in dropped) else None
+
+
 def prepare_drf_db(args, db):
     """Gives the app's database its tables (specgate's migrations, then Django's own) and
     checks that the models match them; returns the app's environment."""
@@ -1041,7 +1071,7 @@ def run_once(args, reqs, kind, started):
     if kind == "sqlite":
         gwdb = SqliteGatewayDb(os.path.join(workdir, "gateway.sqlite3"))
         db_drf = f"diff_drf_{tag}_sqliterun"
-    elif kind == "proxy":
+    elif kind.startswith("proxy"):
         # The proxied app's own database: the ids to realign are the app's behind the proxy.
         gwdb = PostgresGatewayDb(f"diff_drfb_{tag}")
         db_drf = f"diff_drf_{tag}_proxyrun"
@@ -1056,7 +1086,7 @@ def run_once(args, reqs, kind, started):
         env = prepare_drf_db(args, db_drf)
         gw_port, drf_port = free_port(), free_port()
         gw_log = open(os.path.join(workdir, "specgate.log"), "w")
-        if kind == "proxy":
+        if kind.startswith("proxy"):
             # The second copy of the app, behind examples/proxy; the proxy's own database
             # holds nothing.
             env_b = prepare_drf_db(args, gwdb.name)
@@ -1069,7 +1099,9 @@ def run_once(args, reqs, kind, started):
                                    os.path.join(MAIN, "examples", "proxy"), "--database-url",
                                    "sqlite::memory:", "--log", "warn", "--no-watch"],
                                   stdout=gw_log, stderr=subprocess.STDOUT,
-                                  env=dict(os.environ, UPSTREAM_URL=f"http://127.0.0.1:{app_port}"))
+                                  env=dict(os.environ, UPSTREAM_URL=f"http://127.0.0.1:{app_port}",
+                                           PROXY_VALIDATE="report" if kind == "proxy-report"
+                                           else "enforce"))
             procs.append(gw)
             wait_ready(gw_port, gw, "specgate (proxy)")
         else:
@@ -1120,6 +1152,9 @@ def run_once(args, reqs, kind, started):
                 if not args.quiet:
                     log(f"OK       {title}")
                 continue
+            refused = proxy_refusal(req, rd, rg)
+            if refused:
+                req = dict(req, known={**req["known"], "*": refused})
             unexpected = [(a, t) for a, t in diffs if not matches_known(a, req["known"])]
             if unexpected:
                 counts["DIFF"] += 1

@@ -138,3 +138,34 @@ on_both! {
         assert!(text.contains("library_book.isbn"), "{text}");
     }
 }
+
+/// `${NAME}` references are read from the environment; an unset one is reported with its
+/// line, and so are proxied routes naming an unknown upstream or a URL that is not http.
+#[test]
+fn unset_variables_and_bad_upstreams_are_reported_with_their_lines() {
+    let dir = scratch("upstreams");
+    let routes = dir.join("routes.yaml");
+    let text = std::fs::read_to_string(&routes).expect("reads");
+    let upstreams = "upstreams:\n  shelf:\n    url: ${SPECGATE_TEST_SURELY_UNSET_URL}\n  other:\n    url: https://example.org\n\n";
+    std::fs::write(&routes, format!("{upstreams}{text}")).expect("writes");
+    let (ok, out) = check(&dir, NO_DB);
+    assert!(!ok);
+    assert!(
+        out.contains(
+            "routes.yaml:3: environment variable SPECGATE_TEST_SURELY_UNSET_URL is not set"
+        ),
+        "{out}"
+    );
+    let with_default = format!("{upstreams}{text}").replace(
+        "${SPECGATE_TEST_SURELY_UNSET_URL}",
+        "${SPECGATE_TEST_SURELY_UNSET_URL:-http://127.0.0.1:9}",
+    );
+    std::fs::write(&routes, with_default).expect("writes");
+    let (ok, out) = check(&dir, NO_DB);
+    assert!(!ok);
+    assert!(
+        out.contains("routes.yaml:4:") && out.contains("must start with http://"),
+        "{out}"
+    );
+    assert!(!out.contains("not set"), "{out}");
+}

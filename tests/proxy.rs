@@ -263,6 +263,34 @@ fn invalid_requests_get_the_native_400_and_never_reach_the_upstream() {
 }
 
 #[test]
+fn report_mode_forwards_an_invalid_request_and_names_its_problems() {
+    let upstream = Scripted::start(Behaviour::Answer(201, "application/json", valid_user(1)));
+    let spec = proxied_spec("report", "proxy-report-request");
+    let gw = proxy(&spec, &upstream.addr);
+    let r = gw.json(
+        "POST",
+        "/api/users/",
+        &json!({"username": "", "email": "nope"}),
+    );
+    assert_eq!(
+        (r.status, r.json()),
+        (
+            201,
+            serde_json::from_str(&valid_user(1)).unwrap_or_default()
+        )
+    );
+    assert_eq!(upstream.requests().len(), 1, "the upstream saw it");
+    let header = r.header("specgate-violations").unwrap_or_default();
+    let listed: Vec<String> = serde_json::from_str(header).unwrap_or_default();
+    assert_eq!(listed.len(), 1, "{header}");
+    assert!(listed[0].starts_with("request: 400 "), "{header}");
+    assert!(
+        listed[0].contains("Enter a valid email address."),
+        "{header}"
+    );
+}
+
+#[test]
 fn forwarded_requests_carry_forwarding_headers_ids_and_no_hop_by_hop_headers() {
     let upstream = Scripted::start(Behaviour::Answer(200, "application/json", valid_user(7)));
     let spec = proxied_spec("enforce", "proxy-headers");
@@ -462,4 +490,31 @@ fn an_oversized_answer_is_cut_at_the_limit() {
         r.json(),
         json!({"detail": "The upstream service's answer is too large."})
     );
+}
+
+/// The shipped example, as a new user runs it: examples/proxy in front of the Users API,
+/// its address from `UPSTREAM_URL`.
+#[test]
+fn the_shipped_proxy_example_serves_the_api_of_its_upstream() {
+    let upstream = Gateway::users_on(Db::Sqlite);
+    let example = users_spec().join("examples/proxy");
+    let gw = proxy(&example, &upstream.addr);
+    let r = gw.json(
+        "POST",
+        "/api/users/",
+        &json!({"username": "grace", "email": "grace@example.org"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["id"].as_i64().unwrap_or_default();
+    assert_eq!(
+        upstream.get(&format!("/api/users/{id}/")).json()["username"],
+        "grace"
+    );
+    let r = gw.json(
+        "POST",
+        "/api/users/",
+        &json!({"username": "", "email": "x"}),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(upstream.get("/api/users/").json()["count"], 1);
 }

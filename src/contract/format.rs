@@ -227,8 +227,8 @@ pub enum ProxyValidation {
     /// schema becomes a 502 naming the violations.
     #[default]
     Enforce,
-    /// Invalid requests get a 400; a violating response passes unchanged, with a
-    /// `Specgate-Violations` header.
+    /// Nothing is refused: an invalid request is forwarded and a violating response passes
+    /// unchanged, both with a `Specgate-Violations` header naming the problems.
     Report,
     /// Nothing is checked: the route is a plain reverse proxy.
     Off,

@@ -77,9 +77,20 @@ impl Proxy<'_> {
             )));
         };
         let checking = route.validate != ProxyValidation::Off;
+        // In report mode an invalid request still goes upstream (the point is to watch, not
+        // to change, the traffic); its problems join the response's in the header.
+        let mut violations = Vec::new();
         if let (true, Some(action)) = (checking, action) {
             let Target::Table(resource) = route.target;
-            check::request(&self.spec.resources[resource], action, req, self.limits)?;
+            let checked = check::request(&self.spec.resources[resource], action, req, self.limits);
+            match checked {
+                Err(e) if route.validate == ProxyValidation::Enforce => return Err(e),
+                Err(e) => {
+                    self.metrics.request_invalid(&route.template);
+                    violations.push(format!("request: {} {}", e.status().as_u16(), e.body()));
+                }
+                Ok(()) => {}
+            }
         }
         let name = &pool.upstream().name;
         let started = Instant::now();
@@ -101,18 +112,20 @@ impl Proxy<'_> {
         };
         let declared = self.upstreams.checks.responses(req.route, &req.method);
         let mut response = forward::response(response);
-        let (true, Some(declared)) = (checking, declared) else {
-            return Ok(response);
-        };
-        let violations = declared.violations(&response, req.method == Method::HEAD);
+        if let (true, Some(declared)) = (checking, declared) {
+            let wrong = declared.violations(&response, req.method == Method::HEAD);
+            if !wrong.is_empty() {
+                self.metrics.upstream_violation(name, &route.template);
+                tracing::warn!(upstream = %name, route = %route.template, request_id = ?req.headers.get("x-request-id"),
+                    "upstream response violates the contract: {}", wrong.join("; "));
+                if route.validate == ProxyValidation::Enforce {
+                    return Err(ApiError::UpstreamViolation(wrong));
+                }
+                violations.extend(wrong.into_iter().map(|v| format!("response: {v}")));
+            }
+        }
         if violations.is_empty() {
             return Ok(response);
-        }
-        self.metrics.upstream_violation(name, &route.template);
-        tracing::warn!(upstream = %name, route = %route.template, request_id = ?req.headers.get("x-request-id"),
-            "upstream response violates the contract: {}", violations.join("; "));
-        if route.validate == ProxyValidation::Enforce {
-            return Err(ApiError::UpstreamViolation(violations));
         }
         let value = check::header_value(&violations, VIOLATIONS_MAX);
         response.headers_mut().insert(VIOLATIONS, value);
