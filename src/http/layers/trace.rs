@@ -1,8 +1,21 @@
 //! W3C trace context: the caller's `traceparent`, or a new trace, put in the request's
 //! extensions for the access log and for whatever forwards the request upstream.
 
-use crate::http::Req;
+use std::future::Future;
+
+use super::{Hook, Next};
+use crate::http::{Req, Resp};
 use crate::trace::TraceContext;
+
+/// Gives each request its trace.
+#[derive(Clone, Copy, Default)]
+pub struct Trace;
+
+impl Hook for Trace {
+    fn call<N: Next>(&self, next: &N, request: Req) -> impl Future<Output = Resp> + Send {
+        next.run(accept(request))
+    }
+}
 
 /// Reads (or starts) the request's trace.
 pub fn accept(mut request: Req) -> Req {
