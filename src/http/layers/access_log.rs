@@ -15,7 +15,7 @@ use crate::trace::TraceContext;
 struct Line {
     method: http::Method,
     path: http::Uri,
-    trace: Option<TraceContext>,
+    trace: TraceContext,
 }
 
 /// Logs each request once it is answered.
@@ -23,14 +23,17 @@ struct Line {
 pub struct AccessLog;
 
 impl Hook for AccessLog {
-    async fn call<N: Next>(&self, next: &N, request: Req) -> Resp {
+    async fn call<N: Next>(&self, next: &N, mut request: Req) -> Resp {
         let started = Instant::now();
         let id = request.headers().get(request_id::HEADER).cloned();
-        // What only the info line needs is taken only when that line will be written.
+        // What only the info line needs is taken only when that line will be written; a
+        // request without the caller's trace gets its own here, passed on to the rest.
         let line = tracing::enabled!(Level::INFO).then(|| Line {
             method: request.method().clone(),
             path: request.uri().clone(),
-            trace: request.extensions().get::<TraceContext>().copied(),
+            trace: *request
+                .extensions_mut()
+                .get_or_insert_with(TraceContext::start),
         });
         let response = next.run(request).await;
         let route = MatchedRoute::of(&response).unwrap_or_default();
@@ -42,7 +45,7 @@ impl Hook for AccessLog {
             tracing::error!(request_id = %id, route = %route, "{cause}");
         }
         if let Some(line) = line {
-            let trace_id = line.trace.map(|t| t.trace_id_hex()).unwrap_or_default();
+            let trace_id = line.trace.trace_id_hex();
             tracing::info!(
                 request_id = %id,
                 trace_id = %trace_id,
