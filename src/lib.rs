@@ -12,8 +12,8 @@
 //!                  └──── store: one contract snapshot per request (contract, openapi) ──┘
 //! ```
 //!
-//! - [`http`]: the server (the only user of hyper's server side for the API) and the tower
-//!   layer stack, one concern per file in `http/layers/`.
+//! - [`http`]: the server (the only user of hyper's server side for the API) and the layer
+//!   stack, one concern per file in `http/layers/`.
 //! - [`route`]: reads the HTTP request once into [`route::ApiRequest`]; nothing after it
 //!   touches `http::Request`.
 //! - [`exec`]: the service at the bottom of the stack; dispatches on the route's

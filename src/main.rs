@@ -194,13 +194,17 @@ async fn serve(settings: Settings) -> Result<(), String> {
         server::shutdown_signal().await;
         let _ = stop.send(true);
     });
-    server::serve(
-        listener,
-        stack::build(gateway, &settings.limits, metrics.as_ref()),
-        settings.limits,
-        until(stopped),
-    )
-    .await;
+    // The gateway's own `answer` at the bottom, boxed: its future is large (every executor's
+    // state), and inline in the stack's it would be copied with each move of that future
+    // (measured: 50,000 instructions of memcpy a retrieve); the layers' own are small.
+    let bottom = move |request| Box::pin(async move { gateway.answer(request).await });
+    // The stack lives as long as the process; requests hold a plain reference to it.
+    let stack = Box::leak(Box::new(stack::build(
+        bottom,
+        &settings.limits,
+        metrics.as_ref(),
+    )));
+    server::serve(listener, stack, settings.limits, until(stopped)).await;
     db.close().await;
     Ok(())
 }

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 /// The header's name (lowercase, as the spec asks senders to write it).
 pub const TRACEPARENT: &str = "traceparent";
@@ -50,7 +50,9 @@ impl TraceContext {
     /// The trace in a request's headers: `None` without a `traceparent`, with more than one
     /// (which the spec counts as invalid), or with an invalid one.
     pub fn from_headers(headers: &HeaderMap) -> Option<TraceContext> {
-        let mut values = headers.get_all(TRACEPARENT).iter();
+        // A constant name: no parsing of the name's text per request.
+        const NAME: HeaderName = HeaderName::from_static(TRACEPARENT);
+        let mut values = headers.get_all(NAME).iter();
         let value = values.next()?;
         match values.next() {
             Some(_) => None,

@@ -5,11 +5,7 @@
 pub mod crud;
 pub mod proxy;
 
-use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
@@ -227,19 +223,4 @@ fn refused(spec: &Spec, refusal: Refusal) -> Response<Bytes> {
         response.extensions_mut().insert(MatchedRoute(template));
     }
     response
-}
-
-impl tower::Service<Request<Bytes>> for Gateway {
-    type Response = Response<Bytes>;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Bytes>, Infallible>> + Send>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request<Bytes>) -> Self::Future {
-        let gateway = *self;
-        Box::pin(async move { Ok(gateway.answer(request).await) })
-    }
 }

@@ -16,24 +16,21 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
-use tower::{Service, ServiceExt};
-
-use super::{Req, Resp};
+use super::layers::Next;
 use crate::config::Limits;
 use crate::error::ApiError;
 use crate::listen::{self, Client, Peer};
 use crate::respond::{self, Render};
 
 /// Serves `stack` on `listener` until `shutdown` completes, then lets in-flight requests
-/// finish (up to the grace period).
-pub async fn serve<S>(
+/// finish (up to the grace period). The stack lives as long as the process: each request
+/// copies a reference to it rather than counting one more owner from every worker thread.
+pub async fn serve(
     listener: TcpListener,
-    stack: S,
+    stack: &'static impl Next,
     limits: Limits,
     shutdown: impl Future<Output = ()>,
-) where
-    S: Service<Req, Response = Resp, Error = Infallible, Future: Send> + Clone + Send + 'static,
-{
+) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -56,10 +53,11 @@ pub async fn serve<S>(
     }) = listen::next(&listener, &clients, &mut shutdown, "api").await
     {
         let _ = stream.set_nodelay(true);
-        let stack = stack.clone();
+        // The client's address, for the proxy's `Forwarded` (the one extension every request
+        // carries).
         let service = service_fn(move |mut request: Request<Incoming>| {
             request.extensions_mut().insert(Peer(peer));
-            answer(stack.clone(), request, limits)
+            answer(stack, request, limits)
         });
         let connection = builder
             .serve_connection(TokioIo::new(stream), service)
@@ -83,14 +81,11 @@ pub async fn serve<S>(
 }
 
 /// Reads the body within its limits, then hands the request to the stack.
-async fn answer<S>(
-    stack: S,
+async fn answer(
+    stack: &impl Next,
     request: Request<Incoming>,
     limits: Limits,
-) -> Result<Response<Full<Bytes>>, Infallible>
-where
-    S: Service<Req, Response = Resp, Error = Infallible>,
-{
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
     let reading = Limited::new(body, limits.max_body).collect();
     let bytes = match tokio::time::timeout(limits.body_timeout, reading).await {
@@ -108,7 +103,7 @@ where
         }
         Err(_) => return Ok(refuse(&ApiError::BodyTimeout)),
     };
-    let response = stack.oneshot(Request::from_parts(parts, bytes)).await?;
+    let response = stack.run(Request::from_parts(parts, bytes)).await;
     Ok(response.map(Full::new))
 }
 

@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use tracing::Level;
 
-use super::{Hook, Inner, request_id};
-use crate::http::{Answer, Req};
+use super::{Hook, Next, request_id};
+use crate::http::{Req, Resp};
 use crate::respond::{Fault, MatchedRoute};
 use crate::trace::TraceContext;
 
@@ -15,7 +15,7 @@ use crate::trace::TraceContext;
 struct Line {
     method: http::Method,
     path: http::Uri,
-    trace: Option<TraceContext>,
+    trace: TraceContext,
 }
 
 /// Logs each request once it is answered.
@@ -23,40 +23,40 @@ struct Line {
 pub struct AccessLog;
 
 impl Hook for AccessLog {
-    fn call<S: Inner>(&self, inner: &mut S, request: Req) -> Answer {
+    async fn call<N: Next>(&self, next: &N, mut request: Req) -> Resp {
         let started = Instant::now();
         let id = request.headers().get(request_id::HEADER).cloned();
-        // What only the info line needs is taken only when that line will be written.
+        // What only the info line needs is taken only when that line will be written; a
+        // request without the caller's trace gets its own here, passed on to the rest.
         let line = tracing::enabled!(Level::INFO).then(|| Line {
             method: request.method().clone(),
             path: request.uri().clone(),
-            trace: request.extensions().get::<TraceContext>().copied(),
+            trace: *request
+                .extensions_mut()
+                .get_or_insert_with(TraceContext::start),
         });
-        let answer = inner.call(request);
-        Box::pin(async move {
-            let response = answer.await?;
-            let route = MatchedRoute::of(&response).unwrap_or_default();
-            let id = id
-                .as_ref()
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default();
-            if let Some(Fault(cause)) = response.extensions().get::<Fault>() {
-                tracing::error!(request_id = %id, route = %route, "{cause}");
-            }
-            if let Some(line) = line {
-                let trace_id = line.trace.map(|t| t.trace_id_hex()).unwrap_or_default();
-                tracing::info!(
-                    request_id = %id,
-                    trace_id = %trace_id,
-                    method = %line.method,
-                    path = %line.path.path(),
-                    route = %route,
-                    status = response.status().as_u16(),
-                    micros = started.elapsed().as_micros() as u64,
-                    "request"
-                );
-            }
-            Ok(response)
-        })
+        let response = next.run(request).await;
+        let route = MatchedRoute::of(&response).unwrap_or_default();
+        let id = id
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if let Some(Fault(cause)) = response.extensions().get::<Fault>() {
+            tracing::error!(request_id = %id, route = %route, "{cause}");
+        }
+        if let Some(line) = line {
+            let trace_id = line.trace.trace_id_hex();
+            tracing::info!(
+                request_id = %id,
+                trace_id = %trace_id,
+                method = %line.method,
+                path = %line.path.path(),
+                route = %route,
+                status = response.status().as_u16(),
+                micros = started.elapsed().as_micros() as u64,
+                "request"
+            );
+        }
+        response
     }
 }

@@ -1,9 +1,22 @@
 //! Methods are read upper-cased, as Django does (`get` is GET; `brew` is BREW), so every
 //! later stage, the access log included, sees the method the gateway acts on.
 
+use std::future::Future;
+
 use http::Method;
 
-use crate::http::Req;
+use super::{Hook, Next};
+use crate::http::{Req, Resp};
+
+/// Upper-cases each request's method.
+#[derive(Clone, Copy, Default)]
+pub struct MethodCase;
+
+impl Hook for MethodCase {
+    fn call<N: Next>(&self, next: &N, request: Req) -> impl Future<Output = Resp> + Send {
+        next.run(upper_case(request))
+    }
+}
 
 /// Upper-cases the request's method when it has lower-case letters (no allocation
 /// otherwise).

@@ -3,10 +3,10 @@
 
 use std::time::Instant;
 
-use super::{Hook, Inner};
+use super::{Hook, Next};
 use crate::admin::Metrics;
 use crate::admin::metrics::UNMATCHED;
-use crate::http::{Answer, Req};
+use crate::http::{Req, Resp};
 use crate::respond::MatchedRoute;
 
 /// Counts and times requests.
@@ -24,19 +24,16 @@ impl RequestMetrics {
 }
 
 impl Hook for RequestMetrics {
-    fn call<S: Inner>(&self, inner: &mut S, request: Req) -> Answer {
+    async fn call<N: Next>(&self, next: &N, request: Req) -> Resp {
         let started = Instant::now();
         let in_flight = self.metrics.in_flight();
         let method = request.method().clone();
-        let metrics = self.metrics;
-        let answer = inner.call(request);
-        Box::pin(async move {
-            let response = answer.await?;
-            let route = MatchedRoute::of(&response).unwrap_or(UNMATCHED);
-            let status = response.status().as_u16();
-            metrics.request(route, &method, status, started.elapsed());
-            drop(in_flight);
-            Ok(response)
-        })
+        let response = next.run(request).await;
+        let route = MatchedRoute::of(&response).unwrap_or(UNMATCHED);
+        let status = response.status().as_u16();
+        self.metrics
+            .request(route, &method, status, started.elapsed());
+        drop(in_flight);
+        response
     }
 }

@@ -1,8 +1,11 @@
-//! The cross-cutting concerns, one tower layer per file, stacked in [`super::stack`].
+//! The cross-cutting concerns, one layer per file, stacked in [`super::stack`].
 //!
-//! A concern that wraps the inner call is a [`Hook`]: one method from the request and the
-//! inner service to the answer. [`HookLayer`] turns a hook into a tower `Layer` whose
-//! service is [`Hooked`], so the `Layer`/`Service` plumbing is written once, here.
+//! A concern is a [`Hook`]: one method from the request and the rest of the stack (a
+//! [`Next`]) to the answer. [`Layered`] puts a hook in front of the rest. Hooks and the
+//! stack are generic, so a request's whole passage through the stack is one future, each
+//! layer's a field of the one outside it: no box and no dynamic call between layers. The
+//! request travels by value into the service at the bottom, whose large future (every
+//! executor's state) is boxed there, so the stack's own future stays small to move.
 
 pub mod access_log;
 pub mod head;
@@ -13,61 +16,49 @@ pub mod request_id;
 pub mod timeout;
 pub mod trace;
 
-use std::convert::Infallible;
-use std::task::{Context, Poll};
+use std::future::Future;
 
-use tower::{Layer, Service};
+use super::{Req, Resp};
 
-use super::{Answer, Req, Resp};
+/// The rest of the stack, as a hook sees it: something that answers requests. The service
+/// at the bottom is any `Fn(Req) -> impl Future<Output = Resp>`. Layers never fail: each
+/// answers.
+pub trait Next: Send + Sync + 'static {
+    /// Answers `request`.
+    fn run(&self, request: Req) -> impl Future<Output = Resp> + Send;
+}
 
-/// The services a hook may wrap: the rest of the stack.
-pub trait Inner:
-    Service<Req, Response = Resp, Error = Infallible, Future: Send> + Send + 'static
+impl<F, A> Next for F
+where
+    F: Fn(Req) -> A + Send + Sync + 'static,
+    A: Future<Output = Resp> + Send,
 {
-}
-
-impl<S> Inner for S where
-    S: Service<Req, Response = Resp, Error = Infallible, Future: Send> + Send + 'static
-{
-}
-
-/// One cross-cutting concern around the inner call.
-pub trait Hook: Clone + Send + Sync + 'static {
-    /// Answers `request`, calling `inner` (already ready) if and when it should.
-    fn call<S: Inner>(&self, inner: &mut S, request: Req) -> Answer;
-}
-
-/// The tower layer of a hook.
-#[derive(Clone)]
-pub struct HookLayer<H>(pub H);
-
-impl<S, H: Hook> Layer<S> for HookLayer<H> {
-    type Service = Hooked<S, H>;
-    fn layer(&self, inner: S) -> Hooked<S, H> {
-        Hooked {
-            inner,
-            hook: self.0.clone(),
-        }
+    fn run(&self, request: Req) -> impl Future<Output = Resp> + Send {
+        self(request)
     }
 }
 
-/// The inner service with a hook around it.
-#[derive(Clone)]
-pub struct Hooked<S, H> {
-    inner: S,
+/// One cross-cutting concern around the rest of the stack.
+pub trait Hook: Send + Sync + 'static {
+    /// Answers `request`, calling `next` if and when it should.
+    fn call<N: Next>(&self, next: &N, request: Req) -> impl Future<Output = Resp> + Send;
+}
+
+/// A hook in front of the rest of the stack.
+pub struct Layered<H, N> {
     hook: H,
+    next: N,
 }
 
-impl<S: Inner, H: Hook> Service<Req> for Hooked<S, H> {
-    type Response = Resp;
-    type Error = Infallible;
-    type Future = Answer;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
+impl<H: Hook, N: Next> Layered<H, N> {
+    /// `hook` around `next`.
+    pub fn new(hook: H, next: N) -> Layered<H, N> {
+        Layered { hook, next }
     }
+}
 
-    fn call(&mut self, request: Req) -> Answer {
-        self.hook.call(&mut self.inner, request)
+impl<H: Hook, N: Next> Next for Layered<H, N> {
+    fn run(&self, request: Req) -> impl Future<Output = Resp> + Send {
+        self.hook.call(&self.next, request)
     }
 }

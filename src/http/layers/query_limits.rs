@@ -1,9 +1,9 @@
 //! Query-string limits: too long is 414, too many parameters 400, before anything parses it.
 
-use super::{Hook, Inner};
+use super::{Hook, Next};
 use crate::config::Limits;
 use crate::error::ApiError;
-use crate::http::{Answer, Req};
+use crate::http::{Req, Resp};
 use crate::respond::{self, Render};
 
 /// Refuses queries beyond the limits.
@@ -29,13 +29,12 @@ fn check(raw: &str, limits: &Limits) -> Option<ApiError> {
 }
 
 impl Hook for QueryLimits {
-    fn call<S: Inner>(&self, inner: &mut S, request: Req) -> Answer {
+    async fn call<N: Next>(&self, next: &N, request: Req) -> Resp {
         let raw = request.uri().query().unwrap_or_default();
         if let Some(error) = check(raw, &self.limits) {
-            let response = respond::error(&error, Render::default(), None);
-            return Box::pin(async move { Ok(response) });
+            return respond::error(&error, Render::default(), None);
         }
-        Box::pin(inner.call(request))
+        next.run(request).await
     }
 }
 

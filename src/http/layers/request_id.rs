@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
 
-use super::{Hook, Inner};
-use crate::http::{Answer, Req};
+use super::{Hook, Next};
+use crate::http::{Req, Resp};
 
 /// The header the id travels in.
 pub const HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -59,7 +59,7 @@ impl Default for RequestId {
 }
 
 impl Hook for RequestId {
-    fn call<S: Inner>(&self, inner: &mut S, mut request: Req) -> Answer {
+    async fn call<N: Next>(&self, next: &N, mut request: Req) -> Resp {
         let id = match request.headers().get(HEADER) {
             Some(id) => id.clone(),
             None => {
@@ -68,12 +68,9 @@ impl Hook for RequestId {
                 id
             }
         };
-        let answer = inner.call(request);
-        Box::pin(async move {
-            let mut response = answer.await?;
-            response.headers_mut().entry(HEADER).or_insert(id);
-            Ok(response)
-        })
+        let mut response = next.run(request).await;
+        response.headers_mut().entry(HEADER).or_insert(id);
+        response
     }
 }
 

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use super::{Hook, Inner, request_id};
+use super::{Hook, Next, request_id};
 use crate::error::ApiError;
-use crate::http::{Answer, Req};
+use crate::http::{Req, Resp};
 use crate::respond::{self, Render};
 
 /// Answers 503 when the inner service takes too long.
@@ -22,21 +22,18 @@ impl Timeout {
 }
 
 impl Hook for Timeout {
-    fn call<S: Inner>(&self, inner: &mut S, request: Req) -> Answer {
+    async fn call<N: Next>(&self, next: &N, request: Req) -> Resp {
         let id = request.headers().get(request_id::HEADER).cloned();
         let limit = self.limit;
-        let answer = inner.call(request);
-        Box::pin(async move {
-            match tokio::time::timeout(limit, answer).await {
-                Ok(response) => response,
-                Err(_) => {
-                    tracing::error!(
-                        request_id = ?id,
-                        "request exceeded the request timeout of {limit:?}"
-                    );
-                    Ok(respond::error(&ApiError::Timeout, Render::default(), None))
-                }
+        match tokio::time::timeout(limit, next.run(request)).await {
+            Ok(response) => response,
+            Err(_) => {
+                tracing::error!(
+                    request_id = ?id,
+                    "request exceeded the request timeout of {limit:?}"
+                );
+                respond::error(&ApiError::Timeout, Render::default(), None)
             }
-        })
+        }
     }
 }
