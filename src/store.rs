@@ -305,6 +305,10 @@ fn contract_files(dir: &Path) -> Result<Vec<String>, Problem> {
     let mut files = Vec::new();
     let mut pending = vec![String::from("schemas")];
     while let Some(folder) = pending.pop() {
+        // A route table that only proxies may have no schemas of its own.
+        if folder == "schemas" && !dir.join(&folder).exists() {
+            continue;
+        }
         let entries = std::fs::read_dir(dir.join(&folder)).map_err(|e| Problem {
             file: folder.clone(),
             line: None,
@@ -418,9 +422,11 @@ fn watch_folder(
         .watch(dir, RecursiveMode::NonRecursive)
         .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
     let schemas = dir.join("schemas");
-    watcher
-        .watch(&schemas, RecursiveMode::Recursive)
-        .map_err(|e| format!("cannot watch {}: {e}", schemas.display()))?;
+    if schemas.exists() {
+        watcher
+            .watch(&schemas, RecursiveMode::Recursive)
+            .map_err(|e| format!("cannot watch {}: {e}", schemas.display()))?;
+    }
     runtime.spawn(async move {
         let _watching = watcher;
         while changes.recv().await.is_some() {
