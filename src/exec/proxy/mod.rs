@@ -7,6 +7,7 @@
 mod check;
 mod client;
 mod forward;
+mod operation;
 
 use std::time::Instant;
 
@@ -77,9 +78,21 @@ impl Proxy<'_> {
             )));
         };
         let checking = route.validate != ProxyValidation::Off;
-        if let (true, Some(action)) = (checking, action) {
-            let Target::Table(resource) = route.target;
-            check::request(&self.spec.resources[resource], action, req, self.limits)?;
+        if checking {
+            let method = if req.method == Method::HEAD {
+                Method::GET
+            } else {
+                req.method.clone()
+            };
+            match (self.spec.operations.get(&(req.route, method)), action) {
+                (Some(imported), _) => operation::check(imported, req, self.limits)?,
+                (None, Some(action)) => {
+                    if let Target::Table(resource) = route.target {
+                        check::request(&self.spec.resources[resource], action, req, self.limits)?;
+                    }
+                }
+                (None, None) => {}
+            }
         }
         let name = &pool.upstream().name;
         let started = Instant::now();
