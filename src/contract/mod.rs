@@ -424,6 +424,16 @@ pub fn load(dir: &Path) -> Result<Spec, Vec<Problem>> {
             }
         }
     }
+    // Also what an empty (or half-written) routes.yaml reads as, now that both keys may be
+    // left out: refused, never served as a gateway that answers 404 to everything.
+    if routes.is_empty() && report.problems.is_empty() {
+        report.problems.push(Problem {
+            file: file.into(),
+            line: None,
+            message: "no routes: write `routes:`, or give an upstream an `openapi:` document"
+                .into(),
+        });
+    }
     if let Some(url) = &table.settings.public_url
         && !(url.starts_with("http://") || url.starts_with("https://"))
     {
