@@ -411,3 +411,28 @@ fn check_reports_remote_and_dangling_refs_with_file_and_line() {
         "{text}"
     );
 }
+
+#[test]
+fn an_edited_document_is_reloaded_like_the_route_table() {
+    let dir = std::env::temp_dir().join(format!("specgate-oas-reload-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    for file in ["routes.yaml", "pets.json"] {
+        std::fs::copy(pets().join(file), dir.join(file)).expect("copies");
+    }
+    let upstream = Scripted::start((200, "application/json", "[]".to_owned()));
+    let gateway = front(&dir, &upstream.addr, &[]);
+    assert_eq!(gateway.get("/pets?limit=3").status, 200);
+    common::edit(&dir.join("pets.json"), "\"/pets\"", "\"/animals\"");
+    let mut moved = false;
+    for _ in 0..100 {
+        if gateway.get("/animals?limit=3").status == 200 {
+            moved = true;
+            break;
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+    drop(gateway);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(moved, "the edited document was not reloaded");
+}
