@@ -42,6 +42,9 @@ pub enum ApiError {
     ResponseInvalid(String),
     /// A proxied request's upstream gave no usable answer.
     Upstream(UpstreamFault),
+    /// A request to an imported operation violates its OpenAPI document (parameters, body):
+    /// a 400 naming each violation; the upstream is never called.
+    RequestViolation(Vec<String>),
     /// A proxied upstream's answer violates the contract (`validate: enforce`).
     UpstreamViolation(Vec<String>),
     /// A bug or an unexpected failure; the cause is for the log.
@@ -95,7 +98,9 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::QueryTooLong => StatusCode::URI_TOO_LONG,
-            ApiError::TooManyParameters | ApiError::TooDeep(_) => StatusCode::BAD_REQUEST,
+            ApiError::TooManyParameters | ApiError::TooDeep(_) | ApiError::RequestViolation(_) => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Upstream(UpstreamFault::Timeout) => StatusCode::GATEWAY_TIMEOUT,
@@ -146,6 +151,15 @@ impl ApiError {
                 "The database is unavailable; try again shortly.".to_owned()
             }
             ApiError::Upstream(fault) => fault.detail().to_owned(),
+            ApiError::RequestViolation(violations) => {
+                return json!({
+                    "type": "about:blank",
+                    "title": "Bad Request",
+                    "status": 400,
+                    "detail": "The request violates the contract.",
+                    "violations": violations,
+                });
+            }
             ApiError::UpstreamViolation(violations) => {
                 return json!({
                     "type": "about:blank",

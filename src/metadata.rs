@@ -13,7 +13,7 @@ use crate::plan::Kind;
 pub fn metadata(route: &Route, resource: &Resource) -> Value {
     let mut actions = Map::new();
     for binding in &route.methods {
-        if matches!(binding.action, Action::Create | Action::Update) {
+        if matches!(binding.action, Some(Action::Create | Action::Update)) {
             let info = Value::Object(field_info(resource));
             actions.insert(binding.method.to_string(), info);
         }

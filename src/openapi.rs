@@ -5,6 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::compat::drf::{FALSE_WORDS, TRUE_WORDS};
+use crate::contract::oas::Import;
 use crate::contract::{Action, Resource, Route, Spec, Target, schema};
 use crate::intake::body::PARSES;
 use crate::plan::{Kind, Lookup};
@@ -13,7 +14,9 @@ use crate::plan::{Kind, Lookup};
 pub fn document(spec: &Spec) -> Value {
     let mut paths = Map::new();
     for route in &spec.routes {
-        let Target::Table(table) = route.target;
+        let Target::Table(table) = route.target else {
+            continue;
+        };
         let resource = &spec.resources[table];
         let mut item = Map::new();
         if let Some(name) = &route.key_param {
@@ -26,20 +29,59 @@ pub fn document(spec: &Spec) -> Value {
             );
         }
         for binding in &route.methods {
+            let Some(action) = binding.action else {
+                continue;
+            };
             let links = links(spec, table);
             item.insert(
                 binding.method.as_str().to_ascii_lowercase(),
-                operation(route, resource, binding.action, links),
+                operation(route, resource, action, links),
             );
         }
         paths.insert(route.template.to_string(), Value::Object(item));
+    }
+    let mut components = Map::from_iter([("schemas".to_owned(), Value::Object(components(spec)))]);
+    for import in &spec.imports {
+        merge_import(&mut paths, &mut components, import);
     }
     json!({
         "openapi": "3.1.0",
         "info": {"title": spec.title, "version": spec.version},
         "paths": paths,
-        "components": {"schemas": components(spec)},
+        "components": components,
     })
+}
+
+/// An upstream's imported operations, beside the gateway's own: a hand-written operation on
+/// the same path and method keeps its place (it is the one served). Component names carry
+/// the upstream's prefix, so they cannot clash.
+fn merge_import(
+    paths: &mut Map<String, Value>,
+    components: &mut Map<String, Value>,
+    import: &Import,
+) {
+    for (template, item) in &import.paths {
+        let entry = paths
+            .entry(template.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let (Some(entry), Some(item)) = (entry.as_object_mut(), item.as_object()) {
+            for (method, operation) in item {
+                entry
+                    .entry(method.clone())
+                    .or_insert_with(|| operation.clone());
+            }
+        }
+    }
+    for (kind, entries) in &import.components {
+        let target = components
+            .entry(kind.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let (Some(target), Some(entries)) = (target.as_object_mut(), entries.as_object()) {
+            for (name, value) in entries {
+                target.insert(name.clone(), value.clone());
+            }
+        }
+    }
 }
 
 fn reference(name: &str) -> Value {
@@ -438,7 +480,7 @@ fn links(spec: &Spec, resource_index: usize) -> Map<String, Value> {
         let Some(param) = &route.key_param else {
             continue;
         };
-        for action in route.methods.iter().map(|b| &b.action) {
+        for action in route.methods.iter().filter_map(|b| b.action.as_ref()) {
             links.insert(
                 format!(
                     "{}{}",

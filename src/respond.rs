@@ -163,7 +163,7 @@ pub fn error(err: &ApiError, render: Render, allow: Option<&HeaderValue>) -> Res
         | ApiError::Upstream(UpstreamFault::Connect(_) | UpstreamFault::Timeout) => {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
-        ApiError::UpstreamViolation(_) => {
+        ApiError::UpstreamViolation(_) | ApiError::RequestViolation(_) => {
             let problem = HeaderValue::from_static("application/problem+json");
             headers.insert(header::CONTENT_TYPE, problem);
         }

@@ -305,6 +305,10 @@ fn contract_files(dir: &Path) -> Result<Vec<String>, Problem> {
     let mut files = Vec::new();
     let mut pending = vec![String::from("schemas")];
     while let Some(folder) = pending.pop() {
+        // A route table that only proxies may have no schemas of its own.
+        if folder == "schemas" && !dir.join(&folder).exists() {
+            continue;
+        }
         let entries = std::fs::read_dir(dir.join(&folder)).map_err(|e| Problem {
             file: folder.clone(),
             line: None,
@@ -326,8 +330,29 @@ fn contract_files(dir: &Path) -> Result<Vec<String>, Problem> {
         }
     }
     files.sort();
+    // Upstreams' OpenAPI documents: the folder's other YAML and JSON files, in name order.
+    let mut documents: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.path().is_file())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| is_document(name))
+                .collect()
+        })
+        .unwrap_or_default();
+    documents.sort();
+    files.splice(0..0, documents);
     files.insert(0, String::from("routes.yaml"));
     Ok(files)
+}
+
+/// A top-level file that may be an upstream's OpenAPI document (`routes.yaml` aside).
+fn is_document(name: &str) -> bool {
+    name != "routes.yaml"
+        && [".yaml", ".yml", ".json"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
 }
 
 /// SHA-256, hex, over each contract file's relative path and contents (each length-prefixed,
@@ -418,9 +443,11 @@ fn watch_folder(
         .watch(dir, RecursiveMode::NonRecursive)
         .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
     let schemas = dir.join("schemas");
-    watcher
-        .watch(&schemas, RecursiveMode::Recursive)
-        .map_err(|e| format!("cannot watch {}: {e}", schemas.display()))?;
+    if schemas.exists() {
+        watcher
+            .watch(&schemas, RecursiveMode::Recursive)
+            .map_err(|e| format!("cannot watch {}: {e}", schemas.display()))?;
+    }
     runtime.spawn(async move {
         let _watching = watcher;
         while changes.recv().await.is_some() {
@@ -457,6 +484,8 @@ fn contract_file(dir: &Path, path: &Path) -> bool {
     match parts.next().as_deref() {
         Some("routes.yaml") => parts.next().is_none(),
         Some("schemas") => true,
+        // An upstream's OpenAPI document (`openapi:` names a file of the folder).
+        Some(name) if is_document(name) => parts.next().is_none(),
         Some(name) => name.starts_with(".."),
         None => false,
     }
@@ -712,6 +741,7 @@ mod tests {
         for path in [
             "/srv/api/routes.yaml",
             "/srv/api/schemas/a.json",
+            "/srv/api/pets.yaml",
             "/srv/api/..data",
         ] {
             assert!(contract_file(dir, Path::new(path)), "{path}");

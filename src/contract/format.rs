@@ -20,8 +20,10 @@ pub struct RouteTable {
     #[serde(default)]
     pub upstreams: BTreeMap<String, UpstreamDef>,
     /// Resources by name: a table and its representation.
+    #[serde(default)]
     pub resources: BTreeMap<String, ResourceDef>,
-    /// The routes, matched in order.
+    /// The routes, matched in order (before the operations of upstreams' OpenAPI documents).
+    #[serde(default)]
     pub routes: Vec<RouteDef>,
 }
 
@@ -270,6 +272,12 @@ pub struct UpstreamDef {
     /// Speak HTTP/2 (prior knowledge) to the upstream instead of HTTP/1.1.
     #[serde(default)]
     pub http2: bool,
+    /// An OpenAPI 3.0/3.1 document (a file in the spec folder) whose every operation becomes
+    /// a route proxied to this upstream, so a service with a spec needs no route written.
+    pub openapi: Option<String>,
+    /// How the routes imported from `openapi` are checked (`enforce`, `report`, `off`).
+    #[serde(default)]
+    pub validate: ProxyValidation,
 }
 
 fn default_connect_timeout_ms() -> u64 {

@@ -11,6 +11,7 @@ mod env;
 mod format;
 pub mod ident;
 mod locate;
+pub mod oas;
 pub mod schema;
 pub mod upstream;
 
@@ -59,6 +60,10 @@ pub struct Spec {
     pub resources: Vec<Resource>,
     /// Upstreams, referenced by index from proxied methods.
     pub upstreams: Vec<Upstream>,
+    /// The upstreams' OpenAPI documents, referenced by index from imported routes.
+    pub imports: Vec<oas::Import>,
+    /// The request checks of every imported (route index, method).
+    pub operations: HashMap<(usize, Method), oas::Operation>,
     /// What a response that violates its schema does.
     pub response_validation: ResponseValidation,
     /// Base URL for absolute links, instead of the request's scheme and host.
@@ -126,6 +131,8 @@ pub enum Segment {
     Literal(String),
     /// Captures the resource's key.
     Key,
+    /// Captures a named path parameter of an imported operation (any non-empty segment).
+    Param(String),
 }
 
 /// What a route's requests are executed against.
@@ -133,6 +140,8 @@ pub enum Segment {
 pub enum Target {
     /// Generic CRUD over a resource's table: the index into [`Spec::resources`].
     Table(usize),
+    /// The operations of an upstream's OpenAPI document: the index into [`Spec::imports`].
+    Import(usize),
 }
 
 /// Who answers one method of a route.
@@ -150,8 +159,9 @@ pub enum Via {
 pub struct Binding {
     /// The HTTP method.
     pub method: Method,
-    /// The action.
-    pub action: Action,
+    /// The action whose schemas apply (`None` for an imported operation, whose checks come
+    /// from its document, see [`Spec::operations`]).
+    pub action: Option<Action>,
     /// Who answers.
     pub via: Via,
 }
@@ -389,6 +399,41 @@ pub fn load(dir: &Path) -> Result<Spec, Vec<Problem>> {
             routes.push(route);
         }
     }
+    let mut imports = Vec::new();
+    let mut operations = HashMap::new();
+    for (name, def) in &table.upstreams {
+        let (Some(file), Some(&up)) = (&def.openapi, upstream_index.get(name)) else {
+            continue;
+        };
+        let at = [
+            Step::Key("upstreams"),
+            Step::Key(name),
+            Step::Key("openapi"),
+        ];
+        let mut imported = oas::Imported {
+            routes: &mut routes,
+            operations: &mut operations,
+            imports: imports.len(),
+        };
+        match oas::import(dir, file, name, up, def.validate, &mut imported) {
+            Ok(import) => imports.push(import),
+            Err(problems) if problems.is_empty() => {}
+            Err(problems) => {
+                report.at(&at, format!("{file}: the OpenAPI document has problems"));
+                report.problems.extend(problems);
+            }
+        }
+    }
+    // Also what an empty (or half-written) routes.yaml reads as, now that both keys may be
+    // left out: refused, never served as a gateway that answers 404 to everything.
+    if routes.is_empty() && report.problems.is_empty() {
+        report.problems.push(Problem {
+            file: file.into(),
+            line: None,
+            message: "no routes: write `routes:`, or give an upstream an `openapi:` document"
+                .into(),
+        });
+    }
     if let Some(url) = &table.settings.public_url
         && !(url.starts_with("http://") || url.starts_with("https://"))
     {
@@ -404,6 +449,8 @@ pub fn load(dir: &Path) -> Result<Spec, Vec<Problem>> {
         routes,
         resources,
         upstreams,
+        imports,
+        operations,
         response_validation: table.settings.response_validation,
         public_url: table
             .settings
@@ -887,7 +934,7 @@ fn compile_binding(
     let method = Method::from_bytes(method.as_bytes()).ok()?;
     Some(Binding {
         method,
-        action,
+        action: Some(action),
         via,
     })
 }
@@ -908,7 +955,7 @@ fn parse_template(path: &str) -> Option<Vec<Segment>> {
         .collect();
     let literal_ok = segments.iter().all(|s| match s {
         Segment::Literal(text) => !text.contains(['{', '}']),
-        Segment::Key => true,
+        Segment::Key | Segment::Param(_) => true,
     });
     (keys <= 1 && literal_ok).then_some(segments)
 }

@@ -247,8 +247,12 @@ impl Db {
 
 /// The migrations in `dir` that apply to `dialect`, read from `NNNN_description.sql` files,
 /// optionally suffixed `.postgres.sql` or `.sqlite.sql`. A version given twice for one
-/// database is an error.
+/// database is an error. A spec folder without `migrations/` has none (a route table that
+/// only proxies needs no tables).
 pub fn migrations(dir: &Path, dialect: Dialect) -> Result<Vec<Migration>, String> {
+    if !dir.exists() {
+        return Ok(Vec::new());
+    }
     let entries = std::fs::read_dir(dir)
         .map_err(|e| format!("cannot read migrations in {}: {e}", dir.display()))?;
     let mut found: Vec<Migration> = Vec::new();

@@ -97,9 +97,11 @@ impl Run<'_> {
             Intent::Document(method, render) => self.document(&method, render),
             Intent::Redirect(status, location) => respond::redirect(status, &location),
             Intent::Options(req) => {
-                let table = self.table(&req);
-                let outcome = crud::options(&table, &req).await;
-                self.render(&req, Ok(outcome))
+                let outcome = match self.table(&req) {
+                    Ok(table) => Ok(crud::options(&table, &req).await),
+                    Err(e) => Err(e),
+                };
+                self.render(&req, outcome)
             }
             Intent::Act(action, req) => {
                 let outcome = self.act(action, &req).await;
@@ -124,22 +126,27 @@ impl Run<'_> {
 
     /// Runs the action on the route's target.
     async fn act(&self, action: Action, req: &ApiRequest) -> Result<Outcome, ApiError> {
-        crud::run(&self.table(req), action, req).await
+        crud::run(&self.table(req)?, action, req).await
     }
 
-    /// The table a route's requests run against.
-    fn table(&self, req: &ApiRequest) -> crud::Table<'_> {
+    /// The table a route's requests run against (an imported route has none: every method
+    /// of it is proxied).
+    fn table(&self, req: &ApiRequest) -> Result<crud::Table<'_>, ApiError> {
         let spec = &self.contract.spec;
         let route = req.route(spec);
-        let Target::Table(resource) = route.target;
-        crud::Table {
+        let Target::Table(resource) = route.target else {
+            return Err(ApiError::Internal(
+                "a native action on an imported route".into(),
+            ));
+        };
+        Ok(crud::Table {
             spec,
             route,
             resource: &spec.resources[resource],
             db: &self.shared.db,
             limits: &self.shared.limits,
             metrics: &self.shared.metrics,
-        }
+        })
     }
 
     /// The one place an executor's result becomes a response.
@@ -171,7 +178,8 @@ impl Run<'_> {
             ApiError::Invalid(_)
             | ApiError::Parse(_)
             | ApiError::TooDeep(_)
-            | ApiError::UnsupportedMediaType(_) => self.shared.metrics.request_invalid(route),
+            | ApiError::UnsupportedMediaType(_)
+            | ApiError::RequestViolation(_) => self.shared.metrics.request_invalid(route),
             ApiError::ResponseInvalid(_) | ApiError::UpstreamViolation(_) => {
                 self.shared.metrics.response_invalid(route)
             }

@@ -35,6 +35,14 @@ impl Query {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every value given for `name`, in the order sent.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.pairs
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// Every parameter name, once each, in first-seen order.
     pub fn names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = Vec::new();

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Request, StatusCode, Uri};
 
-use crate::contract::{Action, Route, Spec, Via};
+use crate::contract::{Action, Route, Spec, Target, Via};
 use crate::error::ApiError;
 use crate::intake::query::Query;
 use crate::listen::Peer;
@@ -32,6 +32,8 @@ pub struct ApiRequest {
     pub route: usize,
     /// The decoded key segment, when the route has one.
     pub key: Option<String>,
+    /// The decoded `{param}` segments of an imported route, in path order.
+    pub params: Vec<String>,
     /// The decoded query parameters.
     pub query: Query,
     /// How the client wants JSON written (from `Accept`).
@@ -110,8 +112,13 @@ pub fn resolve(spec: &Spec, request: Request<Bytes>) -> Result<Intent, Refusal> 
         })?;
         return Ok(Intent::Document(parts.method, render));
     }
-    let (index, key, format) = match router::resolve(&spec.routes, path) {
-        Resolution::Matched { route, key, format } => (route, key, format),
+    let (index, key, params, format) = match router::resolve(&spec.routes, path) {
+        Resolution::Matched {
+            route,
+            key,
+            params,
+            format,
+        } => (route, key, params, format),
         Resolution::AddSlash => {
             let (status, location) = redirect(&parts.method, path, parts.uri.query());
             return Ok(Intent::Redirect(status, location));
@@ -125,11 +132,17 @@ pub fn resolve(spec: &Spec, request: Request<Bytes>) -> Result<Intent, Refusal> 
         allow: Some(route.allow.clone()),
         route: Some(index),
     };
-    let render = negotiate(&parts.headers).map_err(|e| refuse(e, Render::default()))?;
     let query = Query::parse(parts.uri.query());
+    // An imported operation's upstream negotiates its own media types and formats; the
+    // gateway renders only its own errors for it.
+    let imported = matches!(route.target, Target::Import(_));
+    let render = match negotiate(&parts.headers) {
+        Err(_) if imported => Render::default(),
+        other => other.map_err(|e| refuse(e, Render::default()))?,
+    };
     // DRF's `?format=` override: only `json` is served; any other format is not found.
     let format = format.as_deref().or(query.last("format"));
-    if format.is_some_and(|f| f != "json") {
+    if !imported && format.is_some_and(|f| f != "json") {
         return Err(refuse(ApiError::NotFound, render));
     }
     let binding = match parts.method {
@@ -156,13 +169,18 @@ pub fn resolve(spec: &Spec, request: Request<Bytes>) -> Result<Intent, Refusal> 
         headers: parts.headers,
         route: index,
         key,
+        params,
         query,
         render,
         body,
     };
     Ok(match binding {
-        Some((action, Via::Native)) => Intent::Act(action, request),
-        Some((action, Via::Upstream(up))) => Intent::Proxy(Some(action), up, request),
+        Some((Some(action), Via::Native)) => Intent::Act(action, request),
+        Some((None, Via::Native)) => {
+            let e = ApiError::Internal("a native method without an action".into());
+            return Err(refuse(e, request.render));
+        }
+        Some((action, Via::Upstream(up))) => Intent::Proxy(action, up, request),
         None => match route.methods.first().map(|b| b.via) {
             Some(Via::Upstream(up)) if route.is_proxied() => Intent::Proxy(None, up, request),
             _ => Intent::Options(request),

@@ -14,6 +14,8 @@ pub enum Resolution {
         route: usize,
         /// The decoded `{key}` segment.
         key: Option<String>,
+        /// The decoded `{param}` segments of an imported route, in path order.
+        params: Vec<String>,
         /// A format suffix (`/things.json`, `/things/7.json`), as DRF's routers accept.
         format: Option<String>,
     },
@@ -59,9 +61,12 @@ fn with_format_suffix(routes: &[Route], mut segments: Vec<String>) -> Option<Res
     segments.push(name.to_owned());
     segments.push(String::new());
     match find(routes, &segments)? {
-        Resolution::Matched { route, key, .. } => Some(Resolution::Matched {
+        Resolution::Matched {
+            route, key, params, ..
+        } => Some(Resolution::Matched {
             route,
             key,
+            params,
             format: Some(format.to_owned()),
         }),
         other => Some(other),
@@ -85,6 +90,7 @@ fn find(routes: &[Route], segments: &[String]) -> Option<Resolution> {
             return None;
         }
         let mut key = None;
+        let mut params = Vec::new();
         for (template, actual) in route.segments.iter().zip(segments) {
             match template {
                 Segment::Literal(text) if text == actual => {}
@@ -92,11 +98,14 @@ fn find(routes: &[Route], segments: &[String]) -> Option<Resolution> {
                 // A key never contains '/' or '.', nor is it empty (DRF's `[^/.]+`).
                 Segment::Key if actual.is_empty() || actual.contains('.') => return None,
                 Segment::Key => key = Some(actual.clone()),
+                Segment::Param(_) if actual.is_empty() => return None,
+                Segment::Param(_) => params.push(actual.clone()),
             }
         }
         Some(Resolution::Matched {
             route: i,
             key,
+            params,
             format: None,
         })
     })
@@ -134,6 +143,7 @@ mod tests {
         let matched = |route, key: Option<&str>, format: Option<&str>| Resolution::Matched {
             route,
             key: key.map(str::to_owned),
+            params: Vec::new(),
             format: format.map(str::to_owned),
         };
         assert_eq!(resolve(&routes(), "/api/things/"), matched(0, None, None));

@@ -68,9 +68,45 @@ enum Expect {
     Anything,
 }
 
+/// Which statuses a declared response covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Covers {
+    /// One status.
+    Exactly(StatusCode),
+    /// A range such as `2XX` (its first digit).
+    Range(u16),
+    /// Every status no other response declares.
+    Default,
+}
+
+impl Covers {
+    fn parse(key: &str) -> Option<Covers> {
+        if key == "default" {
+            return Some(Covers::Default);
+        }
+        if let Ok(code) = key.parse::<u16>() {
+            return StatusCode::from_u16(code).ok().map(Covers::Exactly);
+        }
+        let (first, rest) = key.split_at_checked(1)?;
+        let first: u16 = first.parse().ok()?;
+        ((1..=5).contains(&first) && rest.eq_ignore_ascii_case("xx"))
+            .then_some(Covers::Range(first))
+    }
+
+    /// How specific it is (the most specific match applies, as OpenAPI says).
+    fn rank(self, status: StatusCode) -> Option<u8> {
+        match self {
+            Covers::Exactly(s) if s == status => Some(0),
+            Covers::Range(first) if status.as_u16() / 100 == first => Some(1),
+            Covers::Default => Some(2),
+            _ => None,
+        }
+    }
+}
+
 /// The declared responses of one proxied operation.
 pub struct Responses {
-    by_status: Vec<(StatusCode, Expect)>,
+    by_status: Vec<(Covers, Expect)>,
 }
 
 /// The declared responses of every proxied (route, method), compiled once per contract.
@@ -130,10 +166,11 @@ fn compile_responses(
 ) -> Result<Responses, String> {
     let mut by_status = Vec::new();
     for (status, response) in declared {
-        let Ok(code) = status.parse::<u16>() else {
-            continue;
+        let Some(status) = Covers::parse(status) else {
+            return Err(format!(
+                "response {status:?} is not a status, a range or default"
+            ));
         };
-        let status = StatusCode::from_u16(code).map_err(|e| format!("status {code}: {e}"))?;
         let expect = match response.pointer("/content/application~1json/schema") {
             Some(body) => {
                 let root = json!({
@@ -160,7 +197,12 @@ impl Responses {
     /// What is wrong with the upstream's answer, if anything (at most a few messages).
     pub fn violations(&self, response: &http::Response<Bytes>, head: bool) -> Vec<String> {
         let status = response.status();
-        let Some((_, expect)) = self.by_status.iter().find(|(s, _)| *s == status) else {
+        let best = self
+            .by_status
+            .iter()
+            .filter_map(|(covers, expect)| covers.rank(status).map(|rank| (rank, expect)))
+            .min_by_key(|(rank, _)| *rank);
+        let Some((_, expect)) = best else {
             return vec![format!(
                 "status {} is not declared for this operation",
                 status.as_u16()

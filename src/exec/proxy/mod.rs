@@ -7,6 +7,7 @@
 mod check;
 mod client;
 mod forward;
+mod operation;
 
 use std::time::Instant;
 
@@ -80,17 +81,12 @@ impl Proxy<'_> {
         // In report mode an invalid request still goes upstream (the point is to watch, not
         // to change, the traffic); its problems join the response's in the header.
         let mut violations = Vec::new();
-        if let (true, Some(action)) = (checking, action) {
-            let Target::Table(resource) = route.target;
-            let checked = check::request(&self.spec.resources[resource], action, req, self.limits);
-            match checked {
-                Err(e) if route.validate == ProxyValidation::Enforce => return Err(e),
-                Err(e) => {
-                    self.metrics.request_invalid(&route.template);
-                    violations.push(format!("request: {} {}", e.status().as_u16(), e.body()));
-                }
-                Ok(()) => {}
+        if checking && let Err(e) = self.check_request(action, req) {
+            if route.validate == ProxyValidation::Enforce {
+                return Err(e);
             }
+            self.metrics.request_invalid(&route.template);
+            violations.push(format!("request: {} {}", e.status().as_u16(), e.body()));
         }
         let name = &pool.upstream().name;
         let started = Instant::now();
@@ -130,5 +126,26 @@ impl Proxy<'_> {
         let value = check::header_value(&violations, VIOLATIONS_MAX);
         response.headers_mut().insert(VIOLATIONS, value);
         Ok(response)
+    }
+
+    /// The request's checks: an imported operation's parameters and body, or the native
+    /// checks of a resource-backed action (`None` for OPTIONS: nothing to check).
+    fn check_request(&self, action: Option<Action>, req: &ApiRequest) -> Result<(), ApiError> {
+        let method = if req.method == Method::HEAD {
+            Method::GET
+        } else {
+            req.method.clone()
+        };
+        let route = req.route(self.spec);
+        match (self.spec.operations.get(&(req.route, method)), action) {
+            (Some(imported), _) => operation::check(imported, req, self.limits),
+            (None, Some(action)) => match route.target {
+                Target::Table(resource) => {
+                    check::request(&self.spec.resources[resource], action, req, self.limits)
+                }
+                _ => Ok(()),
+            },
+            (None, None) => Ok(()),
+        }
     }
 }
