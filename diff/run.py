@@ -902,10 +902,13 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--database", choices=("postgres", "sqlite", "both"), default="both",
                     help="the gateway's database (default: both, one full run on each)")
-    ap.add_argument("--via", choices=("native", "proxy", "proxy-report"), default="native",
+    ap.add_argument("--via", choices=("native", "proxy", "proxy-report", "mirror"),
+                    default="native",
                     help="proxy: the gateway side is examples/proxy (validate: enforce) in "
                          "front of a second copy of the original app, on its own database "
-                         "(one run); proxy-report: the same in report mode")
+                         "(one run); proxy-report: the same in report mode; mirror: "
+                         "examples/mirror in front of that copy, the native executor on its "
+                         "own database as the mirror, whose findings are checked too")
     args = ap.parse_args()
 
     started = time.time()
@@ -933,7 +936,7 @@ def main():
         kinds = [args.via]
         PROXY_RUN["enforce"] = args.via == "proxy"
     titles = {"postgres": "PostgreSQL", "sqlite": "SQLite", "proxy": "the proxy",
-              "proxy-report": "the proxy (report mode)"}
+              "proxy-report": "the proxy (report mode)", "mirror": "the mirror"}
     results = []
     for i, kind in enumerate(kinds, 1):
         if len(kinds) > 1:
@@ -973,6 +976,8 @@ def main():
             report_between_runs(done["postgres"], done["sqlite"])
     if any(res is None for _, res in results):
         return 2
+    if any(not res.get("mirror_ok", True) for _, res in results):
+        return 1
     return 1 if any(res["counts"]["DIFF"] for _, res in results) else 0
 
 
@@ -1071,39 +1076,53 @@ def run_once(args, reqs, kind, started):
     if kind == "sqlite":
         gwdb = SqliteGatewayDb(os.path.join(workdir, "gateway.sqlite3"))
         db_drf = f"diff_drf_{tag}_sqliterun"
-    elif kind.startswith("proxy"):
+    elif kind in ("proxy", "proxy-report", "mirror"):
         # The proxied app's own database: the ids to realign are the app's behind the proxy.
         gwdb = PostgresGatewayDb(f"diff_drfb_{tag}")
-        db_drf = f"diff_drf_{tag}_proxyrun"
+        db_drf = f"diff_drf_{tag}_{kind}run"
     else:
         gwdb = PostgresGatewayDb(f"diff_gw_{tag}")
         db_drf = f"diff_drf_{tag}"
     procs = []
     completed = False
+    # The mirror run's third database: the native executor's, behind the mirror.
+    mirror_db = PostgresGatewayDb(f"diff_mir_{tag}") if kind == "mirror" else None
+    admin_port = None
     try:
         gwdb.create()
+        if mirror_db:
+            mirror_db.create()
         psql("postgres", f'CREATE DATABASE "{db_drf}"')
         env = prepare_drf_db(args, db_drf)
         gw_port, drf_port = free_port(), free_port()
         gw_log = open(os.path.join(workdir, "specgate.log"), "w")
-        if kind.startswith("proxy"):
-            # The second copy of the app, behind examples/proxy; the proxy's own database
-            # holds nothing.
+        if kind in ("proxy", "proxy-report", "mirror"):
+            # The second copy of the app, behind examples/proxy (or examples/mirror); the
+            # proxy's own database holds nothing (the mirror's is seeded like the app's).
             env_b = prepare_drf_db(args, gwdb.name)
             gwdb.seed()
             app_port = free_port()
             app_b = start_drf(env_b, app_port, os.path.join(workdir, "django-behind-proxy.log"))
             procs.append(app_b)
             wait_ready(app_port, app_b, "django behind the proxy")
-            gw = subprocess.Popen([args.specgate, "--listen", f"127.0.0.1:{gw_port}", "--spec",
-                                   os.path.join(MAIN, "examples", "proxy"), "--database-url",
-                                   "sqlite::memory:", "--log", "warn", "--no-watch"],
-                                  stdout=gw_log, stderr=subprocess.STDOUT,
+            folder = "mirror" if kind == "mirror" else "proxy"
+            cmd = [args.specgate, "--listen", f"127.0.0.1:{gw_port}", "--spec",
+                   os.path.join(MAIN, "examples", folder), "--log", "warn", "--no-watch"]
+            if kind == "mirror":
+                admin_port = free_port()
+                cmd += ["--database-url", mirror_db.url(), "--admin-listen",
+                        f"127.0.0.1:{admin_port}", "--mirror-keep", "100000",
+                        "--mirror-queue", "100000"]
+            else:
+                cmd += ["--database-url", "sqlite::memory:"]
+            gw = subprocess.Popen(cmd, stdout=gw_log, stderr=subprocess.STDOUT,
                                   env=dict(os.environ, UPSTREAM_URL=f"http://127.0.0.1:{app_port}",
                                            PROXY_VALIDATE="report" if kind == "proxy-report"
                                            else "enforce"))
             procs.append(gw)
-            wait_ready(gw_port, gw, "specgate (proxy)")
+            wait_ready(gw_port, gw, f"specgate ({kind})")
+            if mirror_db:
+                mirror_db.seed()
         else:
             gw = subprocess.Popen([args.specgate, "--listen", f"127.0.0.1:{gw_port}", "--spec",
                                    MAIN, "--database-url", gwdb.url(), "--log", "warn"],
@@ -1122,9 +1141,22 @@ def run_once(args, reqs, kind, started):
         counts = {"OK": 0, "EXPECTED": 0, "DIFF": 0}
         failures, expected, notes = [], [], {}
         by_n, titles = {}, {}
+        # The mirror run: per request, whether it was mirrored and whether the mirror's answer
+        # differed (the mirror is waited for after each request, so each finding is its own).
+        mirrored, mirror_differed, mirror_notes = set(), set(), []
         for req in reqs:
             rd = send(drf_port, req, ids["drf"])
-            rg = send(gw_port, req, ids["gw"])
+            if kind == "mirror":
+                before = mirror_report(admin_port)
+                tagged = dict(req, headers=dict(req["headers"], **{"X-Request-Id": f"diff-{req['n']}"}))
+                rg = send(gw_port, tagged, ids["gw"])
+                after = mirror_drained(admin_port)
+                if after["queued"] > before["queued"]:
+                    mirrored.add(req["n"])
+                if after["differed"] > before["differed"]:
+                    mirror_differed.add(req["n"])
+            else:
+                rg = send(gw_port, req, ids["gw"])
             if req["capture"]:
                 for side, resp in (("drf", rd), ("gw", rg)):
                     j = parse_json(resp)
@@ -1143,6 +1175,13 @@ def run_once(args, reqs, kind, started):
                         set_next_id(db_drf, max(nd, ng))
                     else:
                         gwdb.set_next_id(max(nd, ng))
+                if mirror_db:
+                    # The mirror's own sequence follows the app behind the gateway.
+                    nm, top = mirror_db.next_id(), max(nd, ng)
+                    if nm != top:
+                        mirror_notes.append(f"#{req['n']}: the mirror's next id was {nm}, the "
+                                            f"app's {top} (realigned)")
+                        mirror_db.set_next_id(top)
             for kind_, text in req_notes:
                 notes.setdefault(kind_, {}).setdefault(text, []).append(req["n"])
             title = describe(req, ids["drf"])
@@ -1197,8 +1236,13 @@ def run_once(args, reqs, kind, started):
         elapsed = time.time() - started
         log(f"\n{total} requests: {counts['OK']} OK, {counts['EXPECTED']} expected differences, "
             f"{counts['DIFF']} unexpected differences ({elapsed:.1f}s)")
+        mirror_ok = True
+        if kind == "mirror":
+            mirror_ok = report_mirror(admin_port, reqs, titles, mirrored, mirror_differed,
+                                      mirror_notes)
         completed = True
-        return {"counts": counts, "elapsed": elapsed, "failures": by_n, "titles": titles}
+        return {"counts": counts, "elapsed": elapsed, "failures": by_n, "titles": titles,
+                "mirror_ok": mirror_ok}
     finally:
         for p in procs:
             if p.poll() is None:
@@ -1215,11 +1259,103 @@ def run_once(args, reqs, kind, started):
                 log(f"kept databases {gwdb} (gateway) and {db_drf} (original)")
         else:
             gwdb.drop()
+            if mirror_db:
+                mirror_db.drop()
             psql("postgres", f'DROP DATABASE IF EXISTS "{db_drf}" WITH (FORCE)', check=False)
             if completed:
                 shutil.rmtree(workdir, ignore_errors=True)
         if not completed:
             log(f"the run did not complete; server logs kept in {workdir}")
+
+
+def admin_get(port, path):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    c.request("GET", path)
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    if r.status != 200:
+        raise RuntimeError(f"admin {path}: {r.status} {data[:200]!r}")
+    return data.decode("utf-8")
+
+
+def mirror_report(port):
+    return json.loads(admin_get(port, "/mirror"))
+
+
+def mirror_drained(port, timeout=30):
+    """/mirror once the mirror compared every request queued so far."""
+    deadline = time.time() + timeout
+    while True:
+        rep = mirror_report(port)
+        if rep["compared"] >= rep["queued"] or time.time() > deadline:
+            return rep
+        time.sleep(0.005)
+
+
+def report_mirror(port, reqs, titles, mirrored, differed, notes):
+    """Prints what the mirror found against the requests the native run marks known= (its
+    deliberate differences); True when the mirror differed exactly on the known requests it
+    saw, skipped nothing, and /metrics agrees with /mirror."""
+    rep = mirror_drained(port)
+    metrics = admin_get(port, "/metrics")
+
+    def total(name):
+        return sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+                   if line.startswith(name + "{"))
+
+    known = {r["n"]: r["known"] for r in reqs if r["known"]}
+    by_id = {e["request"]["headers"].get("x-request-id"): e for e in rep["differences"]}
+    # The kept entries name their requests; the windows between requests confirm them.
+    differed = differed | {int(i[5:]) for i in by_id if i and i.startswith("diff-")}
+    log("\n== the mirror (native executor on its own database) against the known differences ==")
+    log(f"mirrored {rep['compared']} of {len(reqs)} requests, {rep['differed']} answered "
+        f"differently, {rep['skipped']} skipped; /metrics: "
+        f"{total('specgate_mirror_compared_total'):.0f} compared, "
+        f"{total('specgate_mirror_differences_total'):.0f} differences, "
+        f"{total('specgate_mirror_skipped_total'):.0f} skipped")
+    as_expected = sorted(differed & set(known))
+    unexpected = sorted(differed - set(known))
+    missed = sorted((set(known) & mirrored) - differed)
+    unseen = sorted(set(known) - mirrored)
+
+    def show_entry(n):
+        e = by_id.get(f"diff-{n}")
+        if e:
+            for t in e["differences"][:6]:
+                log(f"           {t}")
+
+    log(f"known and different on the mirror too: {len(as_expected)}")
+    for n in as_expected:
+        log(f"  SAME     {titles.get(n, n)}")
+        for reason in sorted(set(known[n].values())):
+            log(f"           known: {reason}")
+        show_entry(n)
+    log(f"different on the mirror, not known: {len(unexpected)}")
+    for n in unexpected:
+        log(f"  UNKNOWN  {titles.get(n, n)}")
+        show_entry(n)
+    log(f"known, mirrored, but the mirror agreed (a known= mark allows a difference, the "
+        f"native run may have none there): {len(missed)}")
+    for n in missed:
+        log(f"  MISSED   {titles.get(n, n)}")
+        for reason in sorted(set(known[n].values())):
+            log(f"           known: {reason}")
+    log(f"known, not mirrored (the gateway answered itself, or HEAD/OPTIONS): {len(unseen)}"
+        + (f" (#{', #'.join(map(str, unseen))})" if unseen else ""))
+    for note in notes:
+        log(f"note: {note}")
+    consistent = (total("specgate_mirror_compared_total") == rep["compared"]
+                  and total("specgate_mirror_differences_total") == rep["differed"]
+                  and len(rep["differences"]) == rep["differed"])
+    if not consistent:
+        log("/metrics and /mirror disagree")
+    # A known= mark says a difference there is deliberate, not that there is one (#396's
+    # Accept gets JSON from both): a known request the mirror agreed on is reported only.
+    ok = not unexpected and rep["skipped"] == 0 and consistent
+    log("mirror: " + ("OK, the mirror differed exactly on the known differences it saw"
+                      if ok else "FAILED"))
+    return ok
 
 
 class _Missing(dict):

@@ -44,6 +44,10 @@ pub struct Limits {
     pub pool_timeout: Duration,
     /// `shutdown-grace-ms`: time in-flight requests get to finish on SIGTERM/SIGINT.
     pub shutdown_grace: Duration,
+    /// `mirror-queue`: mirrored requests waiting for the mirror; beyond, they are skipped.
+    pub mirror_queue: usize,
+    /// `mirror-keep`: how many of the mirror's last differences `/mirror` shows.
+    pub mirror_keep: usize,
 }
 
 /// The limits a fresh machine gets, the defaults of the limit flags.
@@ -61,6 +65,8 @@ const DEFAULT_LIMITS: Limits = Limits {
     statement_timeout: Duration::from_secs(10),
     pool_timeout: Duration::from_secs(5),
     shutdown_grace: Duration::from_secs(10),
+    mirror_queue: 1000,
+    mirror_keep: 100,
 };
 
 impl Default for Limits {
@@ -314,6 +320,15 @@ struct LimitArgs {
     #[arg(long, env = "SPECGATE_SHUTDOWN_GRACE_MS", value_name = "MS",
           default_value_t = Millis(DEFAULT_LIMITS.shutdown_grace), global = true)]
     shutdown_grace_ms: Millis,
+    /// Mirrored requests that may wait for the mirror; beyond, mirroring is skipped (and
+    /// counted), so the primary is never slowed.
+    #[arg(long, env = "SPECGATE_MIRROR_QUEUE", value_name = "REQUESTS",
+          value_parser = at_least::<1>, default_value_t = DEFAULT_LIMITS.mirror_queue, global = true)]
+    mirror_queue: usize,
+    /// How many of the mirror's last differences the admin listener's /mirror shows.
+    #[arg(long, env = "SPECGATE_MIRROR_KEEP", value_name = "DIFFERENCES",
+          value_parser = size, default_value_t = DEFAULT_LIMITS.mirror_keep, global = true)]
+    mirror_keep: usize,
 }
 
 impl From<Cli> for Settings {
@@ -350,6 +365,8 @@ impl From<LimitArgs> for Limits {
             statement_timeout: args.statement_timeout_ms.0,
             pool_timeout: args.pool_timeout_ms.0,
             shutdown_grace: args.shutdown_grace_ms.0,
+            mirror_queue: args.mirror_queue,
+            mirror_keep: args.mirror_keep,
         }
     }
 }

@@ -18,7 +18,8 @@
 //!   touches `http::Request`.
 //! - [`exec`]: the service at the bottom of the stack; dispatches on the route's
 //!   [`contract::Target`], renders outcomes and errors in one place. `exec/crud/` has one file
-//!   per action.
+//!   per action; `exec/proxy/` forwards to upstreams; `exec/mirror/` replays mirrored
+//!   requests on their mirror, off the request path, and compares the answers.
 //! - [`intake`]: the query string, the list grammar (filters, search, ordering), the body.
 //! - [`validate`]: bodies against the input schema, responses against the representation.
 //! - [`plan`] and [`sql`]: pure; a typed operation, then SQL text with bound parameters.
@@ -30,7 +31,7 @@
 //! - [`store`]: the serving contract behind an atomic pointer, and its reloads (SIGHUP,
 //!   file changes), each checked like `specgate check` before it is swapped in.
 //! - [`admin`]: Prometheus metrics and the admin listener (`/metrics`, `/live`, `/ready`,
-//!   `/contract`); [`trace`]: W3C `traceparent`.
+//!   `/contract`, `/mirror`); [`trace`]: W3C `traceparent`.
 //! - [`listen`]: accepting connections up to a limit, for both listeners.
 //! - [`compat`]: every rule imitated from Python, Django or DRF, and nothing else (a leaf).
 //! - [`metadata`] (OPTIONS) and [`openapi`] (the OpenAPI 3.1 document) derive from the

@@ -174,10 +174,13 @@ async fn serve(settings: Settings) -> Result<(), String> {
         )
     });
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let gateway = Gateway::new(store.clone(), db.clone(), settings.limits, metrics.clone());
     // The admin listener's line comes first, so a reader of the main one knows both.
     if let Some(at) = settings.admin_listen {
-        let admin = admin_listener(at, &store, &db, metrics).await?;
-        tokio::spawn(admin::serve(admin.0, admin.1, until(stopped.clone())));
+        let (listener, admin) = admin_listener(at, &store, &db, metrics).await?;
+        let mirror = gateway.mirror_log();
+        let admin = admin.with_mirror(move || mirror.report());
+        tokio::spawn(admin::serve(listener, admin, until(stopped.clone())));
     }
     let watching = metrics.clone();
     store::watch(
@@ -187,7 +190,6 @@ async fn serve(settings: Settings) -> Result<(), String> {
         settings.watch,
         move |outcome| watching.reload(reload_label(outcome)),
     )?;
-    let gateway = Gateway::new(store, db.clone(), settings.limits, metrics.clone());
     println!("specgate listening on http://{addr}");
     tracing::info!(%addr, ready_ms = started.elapsed().as_millis() as u64, "listening");
     tokio::spawn(async move {

@@ -202,6 +202,8 @@ pub struct Metrics {
     reloads_refused: Counter,
     /// Proxied traffic, per upstream.
     upstream: super::upstream::UpstreamMetrics,
+    /// Mirror comparisons, per route.
+    mirror: super::mirror::MirrorMetrics,
 }
 
 /// A reading of the pool: connections open, and busy.
@@ -294,8 +296,10 @@ impl Metrics {
                 .clone()
         };
         let upstream = super::upstream::UpstreamMetrics::register(&mut registry);
+        let mirror = super::mirror::MirrorMetrics::register(&mut registry);
         Metrics {
             upstream,
+            mirror,
             id: INSTANCES.fetch_add(1, Ordering::Relaxed),
             statement_ok: outcome("ok"),
             statement_error: outcome("error"),
@@ -418,6 +422,17 @@ impl Metrics {
     /// Counts an upstream answer that violated the contract of `route`.
     pub fn upstream_violation(&self, upstream: &Arc<str>, route: &Arc<str>) {
         self.upstream.violation(upstream, route);
+    }
+
+    /// Counts a mirrored request of `route` whose answers were compared (and differed, when
+    /// `differed`).
+    pub fn mirror_compared(&self, route: &Arc<str>, differed: bool) {
+        self.mirror.compared(route, differed);
+    }
+
+    /// Counts a request of `route` not mirrored because the queue was full.
+    pub fn mirror_skipped(&self, route: &Arc<str>) {
+        self.mirror.skipped(route);
     }
 
     /// Counts a contract reload by what became of it.

@@ -9,11 +9,13 @@
 //! | `/live`     | 200 `{"status":"live"}` while the process runs                  |
 //! | `/ready`    | 200 `{"status":"ready"}`, or 503 `{"status":"unavailable",...}` |
 //! | `/contract` | 200, the contract status callback's JSON                        |
+//! | `/mirror`   | 200, the mirror's last differences (the callback's JSON)        |
 //!
 //! GET and HEAD only (405 otherwise); any other path is a 404.
 
 pub mod histogram;
 pub mod metrics;
+mod mirror;
 mod upstream;
 
 use std::convert::Infallible;
@@ -46,6 +48,9 @@ pub type ReadinessCheck =
 /// The contract's status as JSON (which contract is loaded, when, the last reload).
 pub type ContractStatus = Arc<dyn Fn() -> Value + Send + Sync>;
 
+/// The mirror's recent differences as JSON.
+pub type MirrorReport = Arc<dyn Fn() -> Value + Send + Sync>;
+
 /// How long `/ready` waits for the readiness check before calling the gateway unavailable.
 const READY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -69,6 +74,7 @@ pub struct Admin {
     metrics: Arc<Metrics>,
     ready: ReadinessCheck,
     contract: ContractStatus,
+    mirror: Option<MirrorReport>,
 }
 
 impl fmt::Debug for Admin {
@@ -90,7 +96,15 @@ impl Admin {
             metrics,
             ready: Arc::new(move || Box::pin(ready())),
             contract: Arc::new(contract),
+            mirror: None,
         }
+    }
+
+    /// This admin, answering `/mirror` with `report`'s JSON (without it, `/mirror` says
+    /// that nothing is mirrored).
+    pub fn with_mirror(mut self, report: impl Fn() -> Value + Send + Sync + 'static) -> Admin {
+        self.mirror = Some(Arc::new(report));
+        self
     }
 
     /// The metrics this admin renders.
@@ -116,6 +130,13 @@ impl Admin {
             Endpoint::Live => json(StatusCode::OK, &json!({"status": "live"})),
             Endpoint::Ready => self.readiness(READY_TIMEOUT).await,
             Endpoint::Contract => json(StatusCode::OK, &(self.contract)()),
+            Endpoint::Mirror => match &self.mirror {
+                Some(report) => json(StatusCode::OK, &report()),
+                None => json(
+                    StatusCode::OK,
+                    &json!({"mirrored": false, "differences": []}),
+                ),
+            },
         }
     }
 
@@ -152,6 +173,7 @@ enum Endpoint {
     Live,
     Ready,
     Contract,
+    Mirror,
 }
 
 impl Endpoint {
@@ -161,6 +183,7 @@ impl Endpoint {
             "/live" => Some(Endpoint::Live),
             "/ready" => Some(Endpoint::Ready),
             "/contract" => Some(Endpoint::Contract),
+            "/mirror" => Some(Endpoint::Mirror),
             _ => None,
         }
     }

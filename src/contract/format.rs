@@ -180,6 +180,9 @@ pub struct RouteDef {
     /// The `Host` a proxied request carries: the client's (default) or the upstream's.
     #[serde(default)]
     pub host: HostHeader,
+    /// Where every method's traffic is mirrored and compared (unless a method names its
+    /// own).
+    pub mirror: Option<MirrorDef>,
 }
 
 /// What a method of a route does: an action served natively (or by the route's upstream), or
@@ -201,6 +204,8 @@ pub struct BoundDef {
     pub action: String,
     /// The upstream serving it; `native` (or absent) serves it from the database.
     pub upstream: Option<String>,
+    /// Where this method's traffic is mirrored, instead of the route's `mirror`.
+    pub mirror: Option<MirrorDef>,
 }
 
 impl MethodDef {
@@ -217,6 +222,14 @@ impl MethodDef {
         match self {
             MethodDef::Action(_) => None,
             MethodDef::Bound(bound) => bound.upstream.as_deref(),
+        }
+    }
+
+    /// The mirror the method itself declares, if any.
+    pub fn mirror(&self) -> Option<&MirrorDef> {
+        match self {
+            MethodDef::Action(_) => None,
+            MethodDef::Bound(bound) => bound.mirror.as_ref(),
         }
     }
 }
@@ -298,4 +311,23 @@ fn default_max_response_body() -> usize {
 
 fn default_retry() -> bool {
     true
+}
+
+/// Mirror mode: after the primary answered, the same request goes to a second target and
+/// the two answers are compared (for migrations: the legacy service first, the native
+/// executor as the mirror, until the mirror's answers are the legacy ones).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MirrorDef {
+    /// The mirror target: `native` (the gateway's own executor on its own database) or an
+    /// upstream's name.
+    pub to: String,
+    /// JSON paths of noise ignored in both bodies: `$.id`, `$.results[*].date_joined`,
+    /// `$.items[0]`, `$['odd key']`.
+    #[serde(default)]
+    pub ignore: Vec<String>,
+    /// Whether all-digit path segments of URLs in the bodies (`.../users/12/`) are compared
+    /// as one placeholder, as ids that differ between the two databases.
+    #[serde(default)]
+    pub ids_in_urls: bool,
 }

@@ -11,6 +11,7 @@ mod env;
 mod format;
 pub mod ident;
 mod locate;
+pub mod mirror;
 pub mod oas;
 pub mod schema;
 pub mod upstream;
@@ -64,6 +65,8 @@ pub struct Spec {
     pub imports: Vec<oas::Import>,
     /// The request checks of every imported (route index, method).
     pub operations: HashMap<(usize, Method), oas::Operation>,
+    /// The mirrored methods (usually none).
+    pub mirrors: Vec<mirror::Mirrored>,
     /// What a response that violates its schema does.
     pub response_validation: ResponseValidation,
     /// Base URL for absolute links, instead of the request's scheme and host.
@@ -78,6 +81,16 @@ pub struct Spec {
     pub title: String,
     /// The API's version, for documents.
     pub version: String,
+}
+
+impl Spec {
+    /// The mirror rule of `method` on the route at `route`, if it is mirrored.
+    pub fn mirror(&self, route: usize, method: &Method) -> Option<&mirror::Mirror> {
+        self.mirrors
+            .iter()
+            .find(|m| m.route == route && m.method == method)
+            .map(|m| &m.rule)
+    }
 }
 
 /// What a method on a route does.
@@ -394,8 +407,18 @@ pub fn load(dir: &Path) -> Result<Spec, Vec<Problem>> {
         defs: &table.resources,
     };
     let mut routes = Vec::new();
+    let mut mirrors = Vec::new();
     for (i, def) in table.routes.iter().enumerate() {
         if let Some(route) = compile_route(i, def, &names, &mut report) {
+            compile_mirrors(
+                i,
+                def,
+                &route,
+                routes.len(),
+                &names,
+                &mut report,
+                &mut mirrors,
+            );
             routes.push(route);
         }
     }
@@ -451,6 +474,7 @@ pub fn load(dir: &Path) -> Result<Spec, Vec<Problem>> {
         upstreams,
         imports,
         operations,
+        mirrors,
         response_validation: table.settings.response_validation,
         public_url: table
             .settings
@@ -874,6 +898,43 @@ fn compile_route(
         validate: def.validate,
         host: def.host,
     })
+}
+
+/// The mirror rules of route `i` (compiled as `route`, at `index` among the routes), each
+/// problem reported at its `mirror:`.
+fn compile_mirrors(
+    i: usize,
+    def: &RouteDef,
+    route: &Route,
+    index: usize,
+    names: &Names<'_>,
+    report: &mut Report<'_>,
+    mirrors: &mut Vec<mirror::Mirrored>,
+) {
+    for binding in &route.methods {
+        let method = binding.method.as_str();
+        let Some(declared) = mirror::declared(def, method) else {
+            continue;
+        };
+        let own = def.methods.get(method).and_then(|m| m.mirror()).is_some();
+        match mirror::compile(declared, binding.via, names.upstreams) {
+            Ok(rule) => mirrors.push(mirror::Mirrored {
+                route: index,
+                method: binding.method.clone(),
+                rule,
+            }),
+            Err(problems) => {
+                let mut path = vec![Step::Key("routes"), Step::Item(i)];
+                if own {
+                    path.extend([Step::Key("methods"), Step::Key(method)]);
+                }
+                path.push(Step::Key("mirror"));
+                for problem in problems {
+                    report.at(&path, format!("{method}: {problem}"));
+                }
+            }
+        }
+    }
 }
 
 /// One method of a route: its action checked against the path and the resource, and who

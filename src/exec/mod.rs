@@ -3,6 +3,7 @@
 //! of the route's target, and renders the outcome or the error in one place.
 
 pub mod crud;
+pub mod mirror;
 pub mod proxy;
 
 use std::sync::Arc;
@@ -37,11 +38,12 @@ struct Shared {
     db: Db,
     limits: Limits,
     metrics: Arc<Metrics>,
+    mirror: mirror::Queue,
 }
 
 /// One request's view: the contract snapshot it resolved against, and the shared parts.
 struct Run<'a> {
-    contract: &'a Contract,
+    contract: &'a Arc<Contract>,
     shared: &'a Shared,
 }
 
@@ -52,23 +54,31 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// A gateway serving the contracts of `store` from `db`.
+    /// A gateway serving the contracts of `store` from `db`, with the mirror's background
+    /// task started (it waits, idle, until a contract mirrors something).
     pub fn new(
         store: Arc<ContractStore>,
         db: Db,
         limits: Limits,
         metrics: Arc<Metrics>,
     ) -> Gateway {
-        Gateway {
-            // One per process, for its whole life: a request copies a reference instead of
-            // counting one more owner of a value every worker thread shares.
-            shared: Box::leak(Box::new(Shared {
-                store,
-                db,
-                limits,
-                metrics,
-            })),
-        }
+        let (mirror, queued) = mirror::Queue::new(limits.mirror_queue, limits.mirror_keep);
+        // One per process, for its whole life: a request copies a reference instead of
+        // counting one more owner of a value every worker thread shares.
+        let shared: &'static Shared = Box::leak(Box::new(Shared {
+            store,
+            db,
+            limits,
+            metrics,
+            mirror,
+        }));
+        tokio::spawn(mirror::serve(shared, queued));
+        Gateway { shared }
+    }
+
+    /// What the mirror found, for the admin listener's `/mirror`.
+    pub fn mirror_log(&self) -> Arc<mirror::Log> {
+        self.shared.mirror.log.clone()
     }
 
     /// The database, for shutdown.
@@ -105,11 +115,17 @@ impl Run<'_> {
             }
             Intent::Act(action, req) => {
                 let outcome = self.act(action, &req).await;
-                self.render(&req, outcome)
+                let response = self.render(&req, outcome);
+                self.mirror(action, req, &response);
+                response
             }
             Intent::Proxy(action, upstream, req) => {
                 let outcome = self.proxy().run(action, upstream, &req).await;
-                self.render(&req, outcome.map(Outcome::Forwarded))
+                let response = self.render(&req, outcome.map(Outcome::Forwarded));
+                if let Some(action) = action {
+                    self.mirror(action, req, &response);
+                }
+                response
             }
         }
     }
@@ -151,6 +167,15 @@ impl Run<'_> {
 
     /// The one place an executor's result becomes a response.
     fn render(&self, req: &ApiRequest, outcome: Result<Outcome, ApiError>) -> Response<Bytes> {
+        if let Err(e) = &outcome {
+            self.count_invalid(&req.route(&self.contract.spec).template, e);
+        }
+        self.rendered(req, outcome)
+    }
+
+    /// An executor's result as a response, counted nowhere (the mirror's answers are not
+    /// the clients').
+    fn rendered(&self, req: &ApiRequest, outcome: Result<Outcome, ApiError>) -> Response<Bytes> {
         let route = req.route(&self.contract.spec);
         let allow = Some(&route.allow);
         let mut response = match outcome {
@@ -158,7 +183,6 @@ impl Run<'_> {
             Ok(Outcome::NoContent) => respond::no_content(allow),
             Ok(Outcome::Forwarded(response)) => response,
             Err(e) => {
-                self.count_invalid(&route.template, &e);
                 let mut response = respond::error(&e, req.render, allow);
                 if e.is_server_fault() {
                     response.extensions_mut().insert(Fault(format!("{e:?}")));
