@@ -80,6 +80,13 @@ impl EncodeMetric for Durations {
     }
 }
 
+/// Upper bounds, in seconds, of the duration histograms' buckets: 100 µs to 30 s in
+/// 1–2.5–5 steps (slower goes to `+Inf`).
+pub static DURATION_BUCKETS: [f64; 17] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0, 30.0,
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,7 +18,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
 
-use super::histogram::Durations;
+use super::histogram::{DURATION_BUCKETS, Durations};
 
 /// The Content-Type of [`Metrics::render`]'s text: OpenMetrics 1.0, which is what
 /// prometheus-client writes and what Prometheus asks for first.
@@ -34,13 +34,6 @@ const OVERFLOW: &str = "other";
 /// handful per contract; this bound keeps a caller that passed request paths by mistake
 /// from growing the registry without end.
 const MAX_ROUTES: usize = 1024;
-
-/// Upper bounds, in seconds, of the duration histograms' buckets: 100 µs to 30 s in
-/// 1–2.5–5 steps (slower goes to `+Inf`).
-pub(super) static DURATION_BUCKETS: [f64; 17] = [
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-    5.0, 10.0, 30.0,
-];
 
 /// What became of a contract reload: the label of `specgate_contract_reloads_total`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

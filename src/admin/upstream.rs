@@ -9,8 +9,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::{Registry, Unit};
 
-use super::histogram::Durations;
-use super::metrics::DURATION_BUCKETS;
+use super::histogram::{DURATION_BUCKETS, Durations};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StatusLabels {
