@@ -155,13 +155,13 @@ mod tests {
 
     #[test]
     fn paths_parse_into_steps() {
-        let path = JsonPath::parse("$.results[*].date_joined").unwrap_or_else(|e| panic!("{e}"));
+        let path = JsonPath::parse("$.results[*].created_at").unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             path.0,
             vec![
                 PathStep::Key("results".into()),
                 PathStep::Any,
-                PathStep::Key("date_joined".into())
+                PathStep::Key("created_at".into())
             ]
         );
         let path = JsonPath::parse("$['a b'][2].*").unwrap_or_else(|e| panic!("{e}"));

@@ -19,7 +19,7 @@ use crate::compat::python::python_int;
 use crate::config::Limits;
 use crate::contract::{Action, Resource, ResponseValidation, Route, Spec};
 use crate::db::{self, Db, DbError, Row};
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldErrors};
 use crate::intake::scope;
 use crate::plan::{Assign, Plan, Scope, SqlValue};
 use crate::route::ApiRequest;
@@ -103,17 +103,7 @@ impl Table<'_> {
 
     /// Parses and checks the body; errors about the body as a whole come back as `Err`.
     fn checked_body(&self, req: &ApiRequest, partial: bool) -> Result<Checked, ApiError> {
-        let Some(input) = &self.resource.input else {
-            return Err(ApiError::Internal("resource has no input schema".into()));
-        };
-        let value = crate::intake::body::parse(
-            req.content_type().as_deref(),
-            &req.body,
-            self.limits.max_json_depth,
-        )?;
-        validate::check_input(input, value, partial).map_err(|e| {
-            ApiError::Invalid(vec![(validate::NON_FIELD_ERRORS.to_owned(), vec![e.0])])
-        })
+        checked_body(self.resource, req, self.limits, partial)
     }
 
     /// The row as the representation, checked against its schema.
@@ -160,6 +150,39 @@ impl Table<'_> {
             })
             .collect()
     }
+}
+
+/// Parses `req`'s body and checks it against `resource`'s input schema (`partial`: PATCH);
+/// errors about the body as a whole come back as `Err`. The proxy checks bodies with it too.
+pub fn checked_body(
+    resource: &Resource,
+    req: &ApiRequest,
+    limits: &Limits,
+    partial: bool,
+) -> Result<Checked, ApiError> {
+    let Some(input) = &resource.input else {
+        return Err(ApiError::Internal("resource has no input schema".into()));
+    };
+    let value = crate::intake::body::parse(
+        req.content_type().as_deref(),
+        &req.body,
+        limits.max_json_depth,
+    )?;
+    validate::check_input(input, value, partial)
+        .map_err(|e| ApiError::Invalid(vec![(validate::NON_FIELD_ERRORS.to_owned(), vec![e.0])]))
+}
+
+/// The 400 naming each field's messages, by input field index, in field order.
+pub fn field_errors(resource: &Resource, mut errors: Vec<(usize, Vec<String>)>) -> ApiError {
+    let Some(input) = &resource.input else {
+        return ApiError::Internal("resource has no input schema".into());
+    };
+    errors.sort_by_key(|(i, _)| *i);
+    let named: FieldErrors = errors
+        .into_iter()
+        .map(|(i, m)| (input.fields[i].name.clone(), m))
+        .collect();
+    ApiError::Invalid(named)
 }
 
 /// Whether a statement got its answer: a unique violation is an answer (the constraint

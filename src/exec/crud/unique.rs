@@ -10,7 +10,7 @@ use crate::db::{self, DbError};
 use crate::error::ApiError;
 use crate::exec::Outcome;
 use crate::plan::{Plan, SqlValue};
-use crate::validate::{self, Checked, FieldErrors};
+use crate::validate::{self, Checked};
 
 /// Runs a create or update. A unique violation is answered with every taken value; when
 /// the conflicting row is already gone by the time it is looked for, the write is tried
@@ -115,14 +115,6 @@ async fn taken(
 }
 
 /// Field errors by input-field index, as the API's 400: fields in input-schema order.
-fn named_errors(table: &Table<'_>, mut errors: Vec<(usize, Vec<String>)>) -> ApiError {
-    let Some(input) = &table.resource.input else {
-        return ApiError::Internal("resource has no input schema".into());
-    };
-    errors.sort_by_key(|(i, _)| *i);
-    let named: FieldErrors = errors
-        .into_iter()
-        .map(|(i, m)| (input.fields[i].name.clone(), m))
-        .collect();
-    ApiError::Invalid(named)
+fn named_errors(table: &Table<'_>, errors: Vec<(usize, Vec<String>)>) -> ApiError {
+    super::field_errors(table.resource, errors)
 }

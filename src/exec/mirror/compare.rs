@@ -188,19 +188,19 @@ mod tests {
 
     #[test]
     fn ignored_paths_and_url_ids_are_not_differences() {
-        let r = rule(&["$.results[*].date_joined", "$.id"], true);
+        let r = rule(&["$.results[*].created_at", "$.id"], true);
         let a = answer(
             200,
-            r#"{"id":1,"next":"http://h/api/users/7/?limit=2","results":[{"a":1,"date_joined":"x"}]}"#,
+            r#"{"id":1,"next":"http://h/library/books/7/?limit=2","results":[{"a":1,"created_at":"x"}]}"#,
         );
         let b = answer(
             200,
-            r#"{"id":2,"next":"http://h/api/users/9/?limit=2","results":[{"a":1,"date_joined":"y"}]}"#,
+            r#"{"id":2,"next":"http://h/library/books/9/?limit=2","results":[{"a":1,"created_at":"y"}]}"#,
         );
         assert_eq!(differences(&r, &a, &b), Vec::<String>::new());
         let limits = answer(
             200,
-            r#"{"id":2,"next":"http://h/api/users/9/?limit=3","results":[{"a":1,"date_joined":"y"}]}"#,
+            r#"{"id":2,"next":"http://h/library/books/9/?limit=3","results":[{"a":1,"created_at":"y"}]}"#,
         );
         assert_eq!(differences(&r, &a, &limits).len(), 1);
     }

@@ -14,10 +14,10 @@ use serde_json::{Map, Value, json};
 
 use crate::config::Limits;
 use crate::contract::{Action, Resource, Spec, Via, schema};
-use crate::error::{ApiError, FieldErrors};
-use crate::intake::{body, scope};
+use crate::error::ApiError;
+use crate::exec::crud;
+use crate::intake::scope;
 use crate::route::ApiRequest;
-use crate::validate;
 
 /// Checks a proxied request as the native executor of `action` would, without the database.
 pub fn request(
@@ -27,7 +27,7 @@ pub fn request(
     limits: &Limits,
 ) -> Result<(), ApiError> {
     if action.is_detail() {
-        super::super::crud::parse_key(req.key.as_deref())?;
+        crud::parse_key(req.key.as_deref())?;
     }
     if action != Action::Create {
         scope::scope(resource, &req.query)?;
@@ -35,27 +35,12 @@ pub fn request(
     if !action.takes_body() {
         return Ok(());
     }
-    let Some(input) = &resource.input else {
-        return Err(ApiError::Internal("resource has no input schema".into()));
-    };
-    let value = body::parse(
-        req.content_type().as_deref(),
-        &req.body,
-        limits.max_json_depth,
-    )?;
     let partial = action == Action::PartialUpdate;
-    let checked = validate::check_input(input, value, partial)
-        .map_err(|e| ApiError::Invalid(vec![(validate::NON_FIELD_ERRORS.to_owned(), vec![e.0])]))?;
+    let checked = crud::checked_body(resource, req, limits, partial)?;
     if checked.errors.is_empty() {
         return Ok(());
     }
-    let mut errors = checked.errors;
-    errors.sort_by_key(|(i, _)| *i);
-    let named: FieldErrors = errors
-        .into_iter()
-        .map(|(i, messages)| (input.fields[i].name.clone(), messages))
-        .collect();
-    Err(ApiError::Invalid(named))
+    Err(crud::field_errors(resource, checked.errors))
 }
 
 /// What one declared status may carry.
