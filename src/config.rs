@@ -80,7 +80,8 @@ impl Default for Limits {
 pub enum Command {
     /// Serve the API (the default).
     Serve,
-    /// Load and cross-check routes.yaml, schemas/ and, if reachable, the database.
+    /// Load and cross-check routes.yaml, schemas/ and the database (its tables and
+    /// columns); with --spec-only, the files alone.
     Check,
     /// Apply migrations/ and exit.
     Migrate,
@@ -124,6 +125,9 @@ pub struct Settings {
     pub admin_listen: Option<SocketAddr>,
     /// `--max-connections` / `SPECGATE_MAX_CONNECTIONS`: database pool size.
     pub max_connections: u32,
+    /// `--spec-only` / `SPECGATE_SPEC_ONLY=1`: `check` reads the spec files and leaves the
+    /// database alone.
+    pub spec_only: bool,
     /// Limits and timeouts.
     pub limits: Limits,
 }
@@ -171,6 +175,7 @@ impl Settings {
     name = "specgate",
     about = "An API gateway whose behaviour is its contract: serves the API that routes.yaml, \
              schemas/ and migrations/ describe, over SQLite or PostgreSQL.",
+    version,
     disable_help_subcommand = true,
     args_override_self = true,
     max_term_width = 100
@@ -257,6 +262,15 @@ struct Cli {
         global = true
     )]
     max_connections: u32,
+    /// check: the spec files alone, without opening the database.
+    #[arg(
+        long = "spec-only",
+        env = "SPECGATE_SPEC_ONLY",
+        action = ArgAction::SetTrue,
+        value_parser = switch,
+        global = true
+    )]
+    spec_only: bool,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -344,6 +358,7 @@ impl From<Cli> for Settings {
             watch: cli.watch,
             admin_listen: cli.admin_listen,
             max_connections: cli.max_connections,
+            spec_only: cli.spec_only,
             limits: cli.limits.into(),
         }
     }
@@ -404,11 +419,25 @@ fn at_least<const MIN: usize>(text: &str) -> Result<usize, ParseIntError> {
     size(text).map(|n| n.max(MIN))
 }
 
-/// A tracing filter, refused here when tracing could not read it.
+/// A tracing filter, refused here when tracing could not read it, or when a directive is a
+/// bare word that is not a level: tracing would read `debugg` as a target's name and, with
+/// nothing else enabled, log nothing at all.
 fn log_filter(text: &str) -> Result<String, String> {
-    tracing_subscriber::EnvFilter::try_new(text)
-        .map(|_| text.to_owned())
-        .map_err(|e| e.to_string())
+    tracing_subscriber::EnvFilter::try_new(text).map_err(|e| e.to_string())?;
+    if text.contains('[') {
+        // Span and field filters: tracing's own grammar, already checked above.
+        return Ok(text.to_owned());
+    }
+    for directive in text.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let is_level = tracing_subscriber::filter::LevelFilter::from_str(directive).is_ok();
+        if !is_level && !directive.contains('=') {
+            return Err(format!(
+                "{directive:?} is not a level (trace, debug, info, warn, error, off) nor \
+                 TARGET=LEVEL; to log everything from a target, write {directive}=trace"
+            ));
+        }
+    }
+    Ok(text.to_owned())
 }
 
 /// An on/off value: `1`, `true`, `yes`, `on` or `0`, `false`, `no`, `off` (any case). Only
@@ -572,6 +601,8 @@ mod tests {
             &["--log-format", "xml"],
             &["--admin-listen", "localhost"],
             &["--log", "specgate=loud"],
+            &["--log", "debugg"],
+            &["--log", "info,specgate"],
             &["bogus"],
             &["help"],
             &["check", "migrate"],
@@ -586,6 +617,26 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("--max-body") && e.contains("lots"), "{e}");
+    }
+
+    #[test]
+    fn log_filters_take_levels_and_targets() {
+        for filter in [
+            "info",
+            "WARN",
+            "off",
+            "specgate=debug,hyper=warn",
+            "info,sqlx=off",
+        ] {
+            assert_eq!(ok(&["--log", filter]).log, filter);
+        }
+    }
+
+    #[test]
+    fn the_version_is_the_crate_s() {
+        let e = parse(&["--version"]).map(|_| ()).unwrap_err();
+        assert_eq!(e.exit_code(), 0);
+        assert!(e.to_string().contains(env!("CARGO_PKG_VERSION")), "{e}");
     }
 
     #[test]

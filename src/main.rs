@@ -8,6 +8,7 @@ use specgate::admin::{self, Admin, Metrics, Reload};
 use specgate::config::{Command, LogFormat, Settings};
 use specgate::contract;
 use specgate::db::Db;
+use specgate::db::reach::{REACH_TIMEOUT, Unreachable, reach};
 use specgate::exec::Gateway;
 use specgate::http::{server, stack};
 use specgate::sql::Dialect;
@@ -69,17 +70,32 @@ async fn run(settings: Settings) -> Result<(), String> {
         Command::Migrate => {
             let spec = load(&settings)?;
             let db = open(&settings).await?;
-            db.migrate(&spec.migrations).await
+            let migrated = db.migrate(&spec.migrations).await;
+            // Closing checkpoints SQLite's write-ahead log into the file and removes it.
+            db.close().await;
+            migrated
         }
         Command::Serve => serve(settings).await,
         Command::OpenApi => {
             let spec = load(&settings)?;
             let document = specgate::openapi::document(&spec);
             let text = serde_json::to_string_pretty(&document).map_err(|e| e.to_string())?;
-            let mut out = std::io::stdout();
-            std::io::Write::write_all(&mut out, format!("{text}\n").as_bytes())
-                .map_err(|e| e.to_string())
+            print(&format!("{text}\n"))
         }
+    }
+}
+
+/// Writes `text` on stdout. A reader that has gone (`specgate openapi | head`) is not an
+/// error: it has read all it wanted.
+fn print(text: &str) -> Result<(), String> {
+    let mut out = std::io::stdout().lock();
+    let written = std::io::Write::write_all(&mut out, text.as_bytes())
+        .and_then(|()| std::io::Write::flush(&mut out));
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write to stdout: {e}"))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -112,42 +128,58 @@ fn spec_path(settings: &Settings, problem: &contract::Problem) -> String {
 }
 
 /// Connects, creating the database first if it does not exist (an SQLite file is created
-/// by its first connection).
+/// by its first connection). A database that cannot be reached stops start-up here, within
+/// seconds, saying why.
 async fn open(settings: &Settings) -> Result<Db, String> {
     let url = settings.database_url();
-    if specgate::db::dialect_of(&url)? == Dialect::Postgres
-        && !sqlx::Postgres::database_exists(&url).await.unwrap_or(true)
-    {
-        sqlx::Postgres::create_database(&url)
-            .await
-            .map_err(|e| format!("cannot create the database: {e}"))?;
+    let dialect = specgate::db::dialect_of(&url)?;
+    match reach(&url, dialect, false).await {
+        Err(Unreachable::NoDatabase { .. }) if dialect == Dialect::Postgres => {
+            sqlx::Postgres::create_database(&url)
+                .await
+                .map_err(|e| format!("cannot create the database: {e}"))?;
+            reach(&url, dialect, false)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        reached => reached.map_err(|e| e.to_string())?,
     }
     Db::connect(&url, settings.max_connections, &settings.limits)
 }
 
+/// `specgate check`: the spec files, then the database's tables and columns. A database
+/// that cannot be reached is a failure, said in a sentence, unless `--spec-only` asked for
+/// the files alone.
 async fn check(settings: &Settings) -> Result<(), String> {
     let spec = load(settings)?;
     for dialect in [Dialect::Postgres, Dialect::Sqlite] {
         specgate::db::migrations(&spec.migrations, dialect)?;
     }
-    let db = Db::connect_existing(&settings.database_url(), &settings.limits)?;
-    let checked =
-        tokio::time::timeout(std::time::Duration::from_secs(3), db.missing_columns(&spec)).await;
-    let checked =
-        checked.unwrap_or_else(|_| Err(specgate::db::DbError::Unavailable("timed out".into())));
+    if settings.spec_only {
+        return print("spec OK (the database was not checked: --spec-only)\n");
+    }
+    let url = settings.database_url();
+    reach(&url, specgate::db::dialect_of(&url)?, true)
+        .await
+        .map_err(|e| format!("the spec is OK, but the database could not be checked: {e}"))?;
+    let db = Db::connect_existing(&url, &settings.limits)?;
+    let checked = tokio::time::timeout(REACH_TIMEOUT, db.missing_columns(&spec)).await;
+    db.close().await;
     match checked {
-        Ok(missing) if missing.is_empty() => {
-            println!("spec OK; every table and column exists in the database");
-            Ok(())
+        Ok(Ok(missing)) if missing.is_empty() => {
+            print("spec OK; every table and column exists in the database\n")
         }
-        Ok(missing) => Err(format!(
+        Ok(Ok(missing)) => Err(format!(
             "the database does not match the spec:\n  {}",
             missing.join("\n  ")
         )),
-        Err(e) => {
-            println!("spec OK; database not checked ({e:?})");
-            Ok(())
-        }
+        Ok(Err(e)) => Err(format!(
+            "the spec is OK, but the database could not be checked: {e}"
+        )),
+        Err(_) => Err(format!(
+            "the spec is OK, but the database did not answer within {} s",
+            REACH_TIMEOUT.as_secs()
+        )),
     }
 }
 
@@ -227,7 +259,7 @@ async fn admin_listener(
         metrics.clone(),
         move || {
             let db = db.clone();
-            async move { db.ready().await.map_err(|e| format!("{e:?}")) }
+            async move { db.ready().await.map_err(|e| e.to_string()) }
         },
         move || status.status(),
     );

@@ -268,7 +268,7 @@ async fn database_matches(spec: &Spec, db: &Db) -> Result<(), Vec<String>> {
         Ok(Ok(missing)) if missing.is_empty() => Ok(()),
         Ok(Ok(missing)) => Err(missing),
         Ok(Err(e)) => Err(vec![format!(
-            "the database could not be checked against the contract ({e:?})"
+            "the database could not be checked against the contract: {e}"
         )]),
         Err(_) => Err(vec![format!(
             "the database did not answer the column check within {} s",

@@ -9,12 +9,15 @@ use std::process::Command;
 use common::{Db, on_both};
 
 fn check(dir: &Path, database: &str) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_specgate"))
+    run(Command::new(env!("CARGO_BIN_EXE_specgate"))
         .args(["check", "--spec"])
         .arg(dir)
-        .args(["--database-url", database])
-        .output()
-        .expect("runs");
+        .args(["--database-url", database]))
+}
+
+/// Runs the binary: whether it succeeded, and stdout then stderr.
+fn run(command: &mut Command) -> (bool, String) {
+    let out = command.output().expect("runs");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -31,13 +34,18 @@ fn edit(dir: &Path, from: &str, to: &str) {
     common::edit(&dir.join("routes.yaml"), from, to);
 }
 
-const NO_DB: &str = "postgres://postgres@127.0.0.1:1/none";
+/// `check --spec-only`: the files alone.
+fn check_spec(dir: &Path) -> (bool, String) {
+    run(Command::new(env!("CARGO_BIN_EXE_specgate"))
+        .args(["check", "--spec-only", "--spec"])
+        .arg(dir))
+}
 
 #[test]
 fn the_project_spec_and_the_fixture_pass() {
-    let (ok, text) = check(&common::users_spec(), NO_DB);
+    let (ok, text) = check_spec(&common::users_spec());
     assert!(ok, "{text}");
-    let (ok, text) = check(&common::books_spec(), NO_DB);
+    let (ok, text) = check_spec(&common::books_spec());
     assert!(ok, "{text}");
 }
 
@@ -49,10 +57,10 @@ fn an_unknown_key_is_reported_with_its_line() {
         "    page_size: 2\n",
         "    page_size: 2\n    pagesize: 3\n",
     );
-    let (ok, text) = check(&dir, NO_DB);
+    let (ok, text) = check_spec(&dir);
     assert!(!ok);
     assert!(
-        text.contains("routes.yaml:22") && text.contains("unknown field `pagesize`"),
+        text.contains("routes.yaml:22") && text.contains("unknown key `pagesize`"),
         "{text}"
     );
 }
@@ -65,7 +73,7 @@ fn a_missing_schema_is_reported_with_its_line() {
         "representation: book.json",
         "representation: nope.json",
     );
-    let (ok, text) = check(&dir, NO_DB);
+    let (ok, text) = check_spec(&dir);
     assert!(!ok);
     assert!(
         text.contains("routes.yaml:9:") && text.contains("schemas/nope.json"),
@@ -81,7 +89,7 @@ fn a_filter_on_a_missing_field_is_reported_with_its_line() {
         "      isbn: [exact, in]",
         "      isbn: [exact, in]\n      colour: [exact]",
     );
-    let (ok, text) = check(&dir, NO_DB);
+    let (ok, text) = check_spec(&dir);
     assert!(!ok);
     assert!(
         text.contains("routes.yaml:19:") && text.contains("\"colour\""),
@@ -98,7 +106,7 @@ fn a_route_to_an_unknown_resource_and_a_bad_action() {
         "    resource: bookz\n    name: Book List",
     );
     edit(&dir, "DELETE: destroy", "DELETE: obliterate");
-    let (ok, text) = check(&dir, NO_DB);
+    let (ok, text) = check_spec(&dir);
     assert!(!ok);
     assert!(text.contains("unknown resource \"bookz\""), "{text}");
     assert!(text.contains("unknown action \"obliterate\""), "{text}");
@@ -148,7 +156,7 @@ fn unset_variables_and_bad_upstreams_are_reported_with_their_lines() {
     let text = std::fs::read_to_string(&routes).expect("reads");
     let upstreams = "upstreams:\n  shelf:\n    url: ${SPECGATE_TEST_SURELY_UNSET_URL}\n  other:\n    url: https://example.org\n\n";
     std::fs::write(&routes, format!("{upstreams}{text}")).expect("writes");
-    let (ok, out) = check(&dir, NO_DB);
+    let (ok, out) = check_spec(&dir);
     assert!(!ok);
     assert!(
         out.contains(
@@ -161,11 +169,170 @@ fn unset_variables_and_bad_upstreams_are_reported_with_their_lines() {
         "${SPECGATE_TEST_SURELY_UNSET_URL:-http://127.0.0.1:9}",
     );
     std::fs::write(&routes, with_default).expect("writes");
-    let (ok, out) = check(&dir, NO_DB);
+    let (ok, out) = check_spec(&dir);
     assert!(!ok);
     assert!(
         out.contains("routes.yaml:4:") && out.contains("must start with http://"),
         "{out}"
     );
     assert!(!out.contains("not set"), "{out}");
+}
+
+/// The binary, run with `args` and `--spec dir`.
+fn specgate(dir: &Path, args: &[&str]) -> (bool, String) {
+    run(Command::new(env!("CARGO_BIN_EXE_specgate"))
+        .args(args)
+        .arg("--spec")
+        .arg(dir))
+}
+
+/// A database that cannot be used is said in a sentence naming it and what to do, and
+/// `check` fails: a refused port, a PostgreSQL database that does not exist, an SQLite file
+/// that does not exist (which looking does not create), and one without the tables (one line
+/// per table, not one per column).
+#[test]
+fn a_database_that_cannot_be_checked_is_said_in_a_sentence() {
+    let spec = common::books_spec();
+    let (ok, text) = check(&spec, "postgres://postgres@127.0.0.1:1/none");
+    assert!(!ok);
+    assert!(
+        text.contains("connection refused at 127.0.0.1:1: is PostgreSQL running there?"),
+        "{text}"
+    );
+    if common::Db::Postgres.available("check: a missing database") {
+        let name = format!("specgate_check_absent_{}", std::process::id());
+        let (ok, text) = check(&spec, &format!("{}/{name}", common::PG));
+        assert!(!ok);
+        assert!(
+            text.contains(&format!(
+                "database {name} does not exist: create it with `createdb {name}`"
+            )),
+            "{text}"
+        );
+    }
+    let path = common::sqlite_path();
+    let (ok, text) = check(&spec, &common::sqlite_url(&path));
+    assert!(!ok);
+    assert!(
+        text.contains("does not exist: run `specgate migrate`"),
+        "{text}"
+    );
+    assert!(!path.exists(), "check does not create the file");
+    common::sqlite(&path, "CREATE TABLE unrelated (a INTEGER)");
+    let (ok, text) = check(&spec, &common::sqlite_url(&path));
+    common::remove_sqlite(&path);
+    assert!(!ok);
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("table library_book "))
+        .collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert!(
+        lines[0]
+            .contains("table library_book does not exist in the database: run `specgate migrate`"),
+        "{text}"
+    );
+}
+
+/// Start-up against a PostgreSQL port where nothing listens stops at once with the address,
+/// instead of waiting for the pool to time out.
+#[test]
+fn serve_fails_fast_when_the_database_refuses() {
+    let started = std::time::Instant::now();
+    let (ok, text) = specgate(
+        &common::books_spec(),
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-watch",
+            "--database-url",
+            "postgres://postgres@127.0.0.1:1/none",
+        ],
+    );
+    assert!(!ok);
+    assert!(text.contains("connection refused at 127.0.0.1:1"), "{text}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+/// `migrate` leaves one SQLite file (no `-wal`/`-shm` beside it); a migration edited after it
+/// was applied stops the next run, naming the file and the way out.
+#[test]
+fn migrate_closes_cleanly_and_names_an_edited_migration() {
+    let dir = common::copy_spec(&common::books_spec(), "edited-migration");
+    let path = common::sqlite_path();
+    let url = common::sqlite_url(&path);
+    let (ok, text) = specgate(&dir, &["migrate", "--database-url", &url]);
+    assert!(ok, "{text}");
+    for suffix in ["-wal", "-shm"] {
+        let mut companion = path.as_os_str().to_owned();
+        companion.push(suffix);
+        assert!(!Path::new(&companion).exists(), "{suffix} left behind");
+    }
+    let migration = dir.join("migrations").join("0001_library.sqlite.sql");
+    let text = std::fs::read_to_string(&migration).expect("reads");
+    std::fs::write(&migration, format!("{text}\n-- edited\n")).expect("writes");
+    let (ok, out) = specgate(&dir, &["migrate", "--database-url", &url]);
+    common::remove_sqlite(&path);
+    assert!(!ok);
+    let name = migration
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned());
+    assert!(
+        out.contains(&format!(
+            "{} was changed after it was applied",
+            name.unwrap_or_default()
+        )) && out.contains("make the change in a new migration"),
+        "{out}"
+    );
+}
+
+/// A YAML syntax error names the file and line, in words about the file, not the parser's.
+#[test]
+fn a_yaml_syntax_error_is_said_in_plain_words() {
+    let dir = scratch("yaml");
+    edit(&dir, "    page_size: 2\n", "    page_size: \"2\n");
+    let (ok, text) = check_spec(&dir);
+    assert!(!ok);
+    assert!(
+        text.contains("routes.yaml:") && text.contains("a quoted text is not closed"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("scalar") && !text.contains("column"),
+        "{text}"
+    );
+}
+
+/// `--version` prints the crate's version; a reader that closes stdout early
+/// (`specgate openapi | head`) is not an error.
+#[test]
+fn version_and_a_closed_stdout() {
+    let (ok, text) = run(Command::new(env!("CARGO_BIN_EXE_specgate")).arg("--version"));
+    assert!(ok && text.contains(env!("CARGO_PKG_VERSION")), "{text}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_specgate"))
+        .args(["openapi", "--spec"])
+        .arg(common::users_spec())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    // Close the read end at once, before the document is written.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("ends");
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

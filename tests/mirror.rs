@@ -213,9 +213,8 @@ fn a_slow_mirror_does_not_slow_the_primary_and_a_full_queue_skips_and_counts() {
 
 fn check(dir: &Path) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_specgate"))
-        .args(["check", "--spec"])
+        .args(["check", "--spec-only", "--spec"])
         .arg(dir)
-        .args(["--database-url", "postgres://postgres@127.0.0.1:1/none"])
         .env("MIRROR_URL", "http://127.0.0.1:9")
         .output()
         .expect("runs");

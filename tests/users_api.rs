@@ -783,3 +783,28 @@ on_both! {
         );
     }
 }
+
+on_both! {
+    /// The special paths honour their methods: GET and HEAD answer, OPTIONS gives only the
+    /// `Allow` (not the whole document), and anything else is a 405 with that `Allow`.
+    fn the_special_paths_honour_their_methods(db) {
+        let gw = Gateway::users_on(db);
+        for path in ["/ready", "/openapi.json"] {
+            assert_eq!(gw.get(path).status, 200, "{path}");
+            let r = gw.send("OPTIONS", path, &[], b"");
+            assert_eq!(r.status, 204, "{path}");
+            assert_eq!(r.header("allow"), Some("GET, HEAD, OPTIONS"), "{path}");
+            assert!(r.body.is_empty(), "{path}: {}", r.text());
+            for method in ["POST", "PUT", "DELETE"] {
+                let r = gw.send(method, path, &[], b"{}");
+                assert_eq!(r.status, 405, "{method} {path}");
+                assert_eq!(r.header("allow"), Some("GET, HEAD, OPTIONS"), "{method} {path}");
+                assert_eq!(
+                    r.json(),
+                    json!({"detail": format!("Method \"{method}\" not allowed.")}),
+                    "{method} {path}"
+                );
+            }
+        }
+    }
+}

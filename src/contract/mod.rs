@@ -15,6 +15,7 @@ pub mod mirror;
 pub mod oas;
 pub mod schema;
 pub mod upstream;
+mod yaml;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -370,7 +371,7 @@ pub fn load(dir: &Path) -> Result<Spec, Vec<Problem>> {
         vec![Problem {
             file: file.into(),
             line,
-            message: e.to_string(),
+            message: yaml::plain(&e.to_string()),
         }]
     })?;
     let mut report = Report {

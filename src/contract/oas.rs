@@ -277,7 +277,12 @@ fn parse(file: &str, text: &str) -> Result<Value, (Option<usize>, String)> {
     if file.ends_with(".json") {
         serde_json::from_str(text).map_err(|e| (Some(e.line()), e.to_string()))
     } else {
-        serde_yaml::from_str(text).map_err(|e| (e.location().map(|l| l.line()), e.to_string()))
+        serde_yaml::from_str(text).map_err(|e| {
+            (
+                e.location().map(|l| l.line()),
+                super::yaml::plain(&e.to_string()),
+            )
+        })
     }
 }
 

@@ -5,6 +5,7 @@
 //! [`Db`] and one [`Row`]. Migrations run on sqlx for both.
 
 mod postgres;
+pub mod reach;
 mod sqlite;
 
 use std::path::Path;
@@ -34,6 +35,18 @@ pub enum DbError {
     Unavailable(String),
     /// Anything else: a bug in the gateway or in the spec.
     Other(String),
+}
+
+/// What the client's error detail and the log say.
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DbError::Unique => f.write_str("a unique constraint refused the write"),
+            DbError::Data(detail) => write!(f, "the database refused the value: {detail}"),
+            DbError::Unavailable(detail) => write!(f, "the database is unavailable: {detail}"),
+            DbError::Other(detail) => write!(f, "the database failed: {detail}"),
+        }
+    }
 }
 
 /// sqlx's failures: SQLite's (PostgreSQL's come from tokio-postgres, see `postgres::error`).
@@ -148,7 +161,7 @@ impl Db {
             }
             Db::Sqlite(pool) => migrator.run(pool).await,
         };
-        result.map_err(|e| format!("migration failed: {e}"))
+        result.map_err(|e| migration_failure(dir, self.dialect(), e))
     }
 
     /// Runs a statement and returns every row.
@@ -203,7 +216,20 @@ impl Db {
             }
         }
         let mut missing = Vec::new();
+        let mut absent: Vec<String> = Vec::new();
         for (resource, table, column) in wanted {
+            if absent.contains(&table) {
+                continue;
+            }
+            if !self.has_table(&table).await? {
+                missing.push(format!(
+                    "resource {resource:?}: table {table} does not exist in the database: run \
+                     `specgate migrate` (or check the table's name in routes.yaml and the \
+                     migrations)"
+                ));
+                absent.push(table);
+                continue;
+            }
             if !self.has_column(&table, &column).await? {
                 missing.push(format!(
                     "resource {resource:?}: the database has no column {table}.{column}"
@@ -211,6 +237,19 @@ impl Db {
             }
         }
         Ok(missing)
+    }
+
+    async fn has_table(&self, table: &str) -> Result<bool, DbError> {
+        let found: Option<(i32,)> = match self {
+            Db::Postgres(clients) => return clients.has_table(table).await,
+            Db::Sqlite(pool) => {
+                sqlx::query_as("SELECT 1 FROM pragma_table_info(?1) LIMIT 1")
+                    .bind(table)
+                    .fetch_optional(pool)
+                    .await?
+            }
+        };
+        Ok(found.is_some())
     }
 
     async fn has_column(&self, table: &str, column: &str) -> Result<bool, DbError> {
@@ -263,18 +302,12 @@ pub fn migrations(dir: &Path, dialect: Dialect) -> Result<Vec<Migration>, String
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
-        let Some(stem) = name.strip_suffix(".sql") else {
+        let Some((version, description, only)) = migration_name(name) else {
             continue;
-        };
-        let (stem, only) = match stem.rsplit_once('.') {
-            Some((stem, "postgres")) => (stem, Some(Dialect::Postgres)),
-            Some((stem, "sqlite")) => (stem, Some(Dialect::Sqlite)),
-            _ => (stem, None),
         };
         if only.is_some_and(|d| d != dialect) {
             continue;
         }
-        let (version, description) = stem.split_once('_').unwrap_or((stem, ""));
         let version: i64 = version.parse().map_err(|_| {
             format!(
                 "migration {}: the name must start with a version number and `_`",
@@ -301,6 +334,66 @@ pub fn migrations(dir: &Path, dialect: Dialect) -> Result<Vec<Migration>, String
     }
     found.sort_by_key(|m| m.version);
     Ok(found)
+}
+
+/// A migration file's name read as its version (not yet a number), description and the one
+/// database it is for; `None` for a file that is not a migration.
+fn migration_name(name: &str) -> Option<(&str, &str, Option<Dialect>)> {
+    let stem = name.strip_suffix(".sql")?;
+    let (stem, only) = match stem.rsplit_once('.') {
+        Some((stem, "postgres")) => (stem, Some(Dialect::Postgres)),
+        Some((stem, "sqlite")) => (stem, Some(Dialect::Sqlite)),
+        _ => (stem, None),
+    };
+    let (version, description) = stem.split_once('_').unwrap_or((stem, ""));
+    Some((version, description, only))
+}
+
+/// The file in `dir` holding migration `version` for `dialect`, for messages.
+fn migration_file(dir: &Path, version: i64, dialect: Dialect) -> Option<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|path| {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            migration_name(name).is_some_and(|(v, _, only)| {
+                v.parse() == Ok(version) && only.is_none_or(|d| d == dialect)
+            })
+        })
+}
+
+/// A failed migration run in words: which file, and the way out.
+fn migration_failure(dir: &Path, dialect: Dialect, e: sqlx::migrate::MigrateError) -> String {
+    use sqlx::migrate::MigrateError;
+    let file = |version| {
+        migration_file(dir, version, dialect)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| format!("migration {version}"))
+    };
+    match e {
+        MigrateError::VersionMismatch(v) => format!(
+            "{} was changed after it was applied to this database: put it back as it was, and \
+             make the change in a new migration with a higher number (or, for a database you \
+             can throw away, delete it and start again)",
+            file(v)
+        ),
+        MigrateError::VersionMissing(v) => format!(
+            "migration {v} was applied to this database, but no file in {} holds it any more: \
+             put the file back",
+            dir.display()
+        ),
+        MigrateError::ExecuteMigration(cause, v) => format!("{} failed: {cause}", file(v)),
+        MigrateError::Dirty(v) => format!(
+            "{} was only partly applied: repair the database by hand, then delete its row \
+             from _sqlx_migrations",
+            file(v)
+        ),
+        other => format!("migration failed: {other}"),
+    }
 }
 
 /// The statement for SQLite (prepared and cached per connection). Lists travel as one JSON

@@ -134,6 +134,20 @@ impl Clients {
         result.map_err(error)
     }
 
+    /// Whether the current schema has a table or view `table`.
+    pub async fn has_table(&self, table: &str) -> Result<bool, DbError> {
+        let conn = self.conn().await?;
+        let rows = conn
+            .client
+            .query(
+                "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1",
+                &[&table],
+            )
+            .await
+            .map_err(error)?;
+        Ok(!rows.is_empty())
+    }
+
     /// Whether the current schema has `table.column`.
     pub async fn has_column(&self, table: &str, column: &str) -> Result<bool, DbError> {
         let conn = self.conn().await?;

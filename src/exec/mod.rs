@@ -9,7 +9,7 @@ pub mod proxy;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http::{HeaderValue, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
 use crate::admin::Metrics;
@@ -18,7 +18,7 @@ use crate::contract::{Action, Spec, Target};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::respond::{self, Fault, MatchedRoute, Render};
-use crate::route::{self, ApiRequest, DOCUMENT_ALLOW, Intent, Refusal};
+use crate::route::{self, ApiRequest, Intent, Refusal, SPECIAL_ALLOW};
 use crate::store::{Contract, ContractStore};
 
 /// What an executor produces; rendered by [`Gateway`] with the request's rendering.
@@ -104,7 +104,10 @@ impl Run<'_> {
     async fn dispatch(&self, intent: Intent) -> Response<Bytes> {
         match intent {
             Intent::Ready => self.readiness().await,
-            Intent::Document(method, render) => self.document(&method, render),
+            Intent::Document(render) => self.document(render),
+            Intent::SpecialOptions => {
+                respond::no_content(Some(&HeaderValue::from_static(SPECIAL_ALLOW)))
+            }
             Intent::Redirect(status, location) => respond::redirect(status, &location),
             Intent::Options(req) => {
                 let outcome = match self.table(&req) {
@@ -222,27 +225,19 @@ impl Run<'_> {
                 None,
             ),
             Err(e) => respond::error(
-                &ApiError::Unavailable(format!("{e:?}")),
+                &ApiError::Unavailable(e.to_string()),
                 Render::default(),
                 None,
             ),
         }
     }
 
-    /// GET/HEAD/OPTIONS of the OpenAPI document.
-    fn document(&self, method: &Method, render: Render) -> Response<Bytes> {
-        let document_allow = HeaderValue::from_static(DOCUMENT_ALLOW);
-        let allow = Some(&document_allow);
-        match (&self.contract.openapi, method) {
-            (Some(document), &Method::GET | &Method::HEAD | &Method::OPTIONS) => {
-                respond::json(StatusCode::OK, document, render, allow)
-            }
-            (Some(_), other) => respond::error(
-                &ApiError::MethodNotAllowed(other.to_string()),
-                render,
-                allow,
-            ),
-            (None, _) => respond::error(&ApiError::NotFound, render, None),
+    /// GET/HEAD of the OpenAPI document.
+    fn document(&self, render: Render) -> Response<Bytes> {
+        let allow = HeaderValue::from_static(SPECIAL_ALLOW);
+        match &self.contract.openapi {
+            Some(document) => respond::json(StatusCode::OK, document, render, Some(&allow)),
+            None => respond::error(&ApiError::NotFound, render, None),
         }
     }
 }

@@ -20,8 +20,8 @@ use crate::respond::{self, Render};
 use crate::trace::TraceContext;
 use router::Resolution;
 
-/// The methods the OpenAPI document answers.
-pub const DOCUMENT_ALLOW: &str = "GET, HEAD, OPTIONS";
+/// The methods the special endpoints (the OpenAPI document, the readiness probe) answer.
+pub const SPECIAL_ALLOW: &str = "GET, HEAD, OPTIONS";
 
 /// A request for a route, parsed once.
 #[derive(Debug)]
@@ -58,10 +58,12 @@ pub struct ApiRequest {
 /// What a request asks for, once resolved against the contract.
 #[derive(Debug)]
 pub enum Intent {
-    /// The readiness probe.
+    /// The readiness probe (GET or HEAD).
     Ready,
-    /// The OpenAPI document, with the method it was asked with.
-    Document(Method, Render),
+    /// The OpenAPI document (GET or HEAD).
+    Document(Render),
+    /// OPTIONS on a special endpoint: only its `Allow`.
+    SpecialOptions,
     /// The path without its trailing slash: redirect to it.
     Redirect(StatusCode, String),
     /// OPTIONS on a route: its metadata.
@@ -97,20 +99,34 @@ impl Refusal {
     }
 }
 
+/// A special endpoint's intent for `method`: `intent` for GET and HEAD, its `Allow` for
+/// OPTIONS, 405 with that `Allow` for anything else.
+fn special(method: &Method, render: Render, intent: Intent) -> Result<Intent, Refusal> {
+    match *method {
+        Method::GET | Method::HEAD => Ok(intent),
+        Method::OPTIONS => Ok(Intent::SpecialOptions),
+        ref other => Err(Refusal {
+            render,
+            allow: Some(HeaderValue::from_static(SPECIAL_ALLOW)),
+            ..Refusal::bare(ApiError::MethodNotAllowed(other.to_string()))
+        }),
+    }
+}
+
 /// Resolves `request` against `spec`: the special endpoints, the route, negotiation, the
 /// action. Takes the request whole: nothing after this reads HTTP.
 pub fn resolve(spec: &Spec, request: Request<Bytes>) -> Result<Intent, Refusal> {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path();
     if spec.readiness_path.as_deref() == Some(path) {
-        return Ok(Intent::Ready);
+        return special(&parts.method, Render::default(), Intent::Ready);
     }
     if spec.openapi_path.as_deref() == Some(path) {
         let render = negotiate(&parts.headers).map_err(|error| Refusal {
-            allow: Some(HeaderValue::from_static(DOCUMENT_ALLOW)),
+            allow: Some(HeaderValue::from_static(SPECIAL_ALLOW)),
             ..Refusal::bare(error)
         })?;
-        return Ok(Intent::Document(parts.method, render));
+        return special(&parts.method, render, Intent::Document(render));
     }
     let (index, key, params, format) = match router::resolve(&spec.routes, path) {
         Resolution::Matched {
