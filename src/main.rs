@@ -235,6 +235,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     // The stack lives as long as the process; requests hold a plain reference to it.
     let stack = Box::leak(Box::new(stack::build(
         bottom,
+        store,
         &settings.limits,
         metrics.as_ref(),
     )));

@@ -17,6 +17,7 @@ use crate::config::Limits;
 use crate::contract::{Action, Spec, Target};
 use crate::db::Db;
 use crate::error::ApiError;
+use crate::http::layers::routing::Routed;
 use crate::respond::{self, Fault, MatchedRoute, Render};
 use crate::route::{self, ApiRequest, Intent, Refusal, SPECIAL_ALLOW};
 use crate::store::{Contract, ContractStore};
@@ -87,8 +88,12 @@ impl Gateway {
     }
 
     /// Answers one request that got through the layers, wholly on one contract snapshot.
-    pub async fn answer(&self, request: Request<Bytes>) -> Response<Bytes> {
-        let contract = self.shared.store.snapshot();
+    /// The snapshot is the one the routing layer took, when the request passed it.
+    pub async fn answer(&self, mut request: Request<Bytes>) -> Response<Bytes> {
+        let contract = match request.extensions_mut().remove::<Routed>() {
+            Some(routed) => routed.contract,
+            None => self.shared.store.snapshot(),
+        };
         let run = Run {
             contract: &contract,
             shared: self.shared,

@@ -2,11 +2,15 @@
 //! [`super::layers`]); the gateway, which resolves and executes, is the service at the
 //! bottom. New concerns (auth, rate limits) go here, in the order they must see a request.
 
+use std::sync::Arc;
+
 use super::layers::{
-    Layered, Next, access_log, head, method_case, metrics, query_limits, request_id, timeout, trace,
+    Layered, Next, access_log, head, method_case, metrics, query_limits, request_id, routing,
+    timeout, trace,
 };
 use crate::admin::Metrics;
 use crate::config::Limits;
+use crate::store::ContractStore;
 
 /// The stack around `gateway` (the service that resolves and executes: `exec::Gateway`'s
 /// `answer`), one future per request:
@@ -19,9 +23,16 @@ use crate::config::Limits;
 /// 6. HEAD answered as GET without the body;
 /// 7. the request timeout;
 /// 8. the query-string limits;
-/// 9. the gateway: contract snapshot, resolve, execute, render.
-pub fn build(gateway: impl Next, limits: &Limits, metrics: &'static Metrics) -> impl Next {
-    let stack = Layered::new(query_limits::QueryLimits::new(*limits), gateway);
+/// 9. routing: the contract snapshot and the matched route, for the per-route layers below;
+/// 10. the gateway: resolve on that snapshot, execute, render.
+pub fn build(
+    gateway: impl Next,
+    store: Arc<ContractStore>,
+    limits: &Limits,
+    metrics: &'static Metrics,
+) -> impl Next {
+    let stack = Layered::new(routing::Routing::new(store), gateway);
+    let stack = Layered::new(query_limits::QueryLimits::new(*limits), stack);
     let stack = Layered::new(timeout::Timeout::new(limits.request_timeout), stack);
     let stack = Layered::new(head::Head, stack);
     let stack = Layered::new(metrics::RequestMetrics::new(metrics), stack);

@@ -13,6 +13,7 @@ pub mod method_case;
 pub mod metrics;
 pub mod query_limits;
 pub mod request_id;
+pub mod routing;
 pub mod timeout;
 pub mod trace;
 
