@@ -49,6 +49,11 @@ pub enum ApiError {
     UpstreamViolation(Vec<String>),
     /// A bug or an unexpected failure; the cause is for the log.
     Internal(String),
+    /// Over a rate limit: a 429 saying in how many seconds (rounded up) a request is
+    /// expected to be allowed.
+    Throttled(u64),
+    /// A rate limit's shared store cannot be asked and the limit says `deny`.
+    LimitUnavailable,
 }
 
 /// Why an upstream gave no usable answer.
@@ -108,6 +113,8 @@ impl ApiError {
             ApiError::ResponseInvalid(_) | ApiError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
+            ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::LimitUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -171,6 +178,10 @@ impl ApiError {
             }
             ApiError::ResponseInvalid(_) | ApiError::Internal(_) => {
                 "A server error occurred.".to_owned()
+            }
+            ApiError::Throttled(wait) => crate::compat::drf::throttled(*wait),
+            ApiError::LimitUnavailable => {
+                "Service temporarily unavailable, try again later.".to_owned()
             }
         };
         json!({ "detail": detail })

@@ -32,6 +32,8 @@
 //!   file changes), each checked like `specgate check` before it is swapped in.
 //! - [`admin`]: Prometheus metrics and the admin listener (`/metrics`, `/live`, `/ready`,
 //!   `/contract`, `/mirror`); [`trace`]: W3C `traceparent`.
+//! - [`limiter`]: the rate limiters of a contract (in memory, or shared through Redis), which
+//!   the rate-limit layer asks.
 //! - [`listen`]: accepting connections up to a limit, for both listeners.
 //! - [`compat`]: every rule imitated from Python, Django or DRF, and nothing else (a leaf).
 //! - [`metadata`] (OPTIONS) and [`openapi`] (the OpenAPI 3.1 document) derive from the
@@ -48,6 +50,7 @@ pub mod error;
 pub mod exec;
 pub mod http;
 pub mod intake;
+pub mod limiter;
 pub mod listen;
 pub mod metadata;
 pub mod openapi;

@@ -163,6 +163,12 @@ pub fn error(err: &ApiError, render: Render, allow: Option<&HeaderValue>) -> Res
         | ApiError::Upstream(UpstreamFault::Connect(_) | UpstreamFault::Timeout) => {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
+        ApiError::Throttled(wait) => {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(*wait));
+        }
+        ApiError::LimitUnavailable => {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         ApiError::UpstreamViolation(_) | ApiError::RequestViolation(_) => {
             let problem = HeaderValue::from_static("application/problem+json");
             headers.insert(header::CONTENT_TYPE, problem);

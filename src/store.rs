@@ -43,6 +43,9 @@ pub struct Contract {
     pub hash: String,
     /// When this contract was loaded.
     pub loaded_at: SystemTime,
+    /// The rate limiters, one per limit of `spec.policies` (new with each load: in-memory
+    /// counts start again after a reload; Redis's stay).
+    pub limiters: crate::limiter::Limiters,
 }
 
 impl Contract {
@@ -63,7 +66,15 @@ impl Contract {
             }]
         })?;
         let openapi = spec.openapi_path.as_ref().map(|_| document);
+        let limiters = crate::limiter::Limiters::new(&spec.policies.limits).map_err(|message| {
+            vec![Problem {
+                file: "routes.yaml".into(),
+                line: None,
+                message,
+            }]
+        })?;
         Ok(Contract {
+            limiters,
             spec,
             openapi,
             upstreams,

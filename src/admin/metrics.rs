@@ -197,6 +197,8 @@ pub struct Metrics {
     upstream: super::upstream::UpstreamMetrics,
     /// Mirror comparisons, per route.
     mirror: super::mirror::MirrorMetrics,
+    /// Rate-limit decisions and Redis failures.
+    rate_limit: super::ratelimit::RateLimitMetrics,
 }
 
 /// A reading of the pool: connections open, and busy.
@@ -290,7 +292,9 @@ impl Metrics {
         };
         let upstream = super::upstream::UpstreamMetrics::register(&mut registry);
         let mirror = super::mirror::MirrorMetrics::register(&mut registry);
+        let rate_limit = super::ratelimit::RateLimitMetrics::register(&mut registry);
         Metrics {
+            rate_limit,
             upstream,
             mirror,
             id: INSTANCES.fetch_add(1, Ordering::Relaxed),
@@ -426,6 +430,17 @@ impl Metrics {
     /// Counts a request of `route` not mirrored because the queue was full.
     pub fn mirror_skipped(&self, route: &Arc<str>) {
         self.mirror.skipped(route);
+    }
+
+    /// Counts a rate-limit decision on `route` (a template, or [`UNMATCHED`]) by store and
+    /// result.
+    pub fn rate_limit_decision(&self, route: &Arc<str>, store: &'static str, result: &'static str) {
+        self.rate_limit.decision(route, store, result);
+    }
+
+    /// Counts a decision the Redis store of `limit` failed to make.
+    pub fn rate_limit_redis_error(&self, limit: &Arc<str>) {
+        self.rate_limit.redis_error(limit);
     }
 
     /// Counts a contract reload by what became of it.

@@ -16,6 +16,7 @@
 pub mod histogram;
 pub mod metrics;
 mod mirror;
+mod ratelimit;
 mod upstream;
 
 use std::convert::Infallible;

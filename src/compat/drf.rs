@@ -1,5 +1,5 @@
 //! DRF's words for field values (which texts its `BooleanField` reads as true or false),
-//! and its `JSONRenderer`'s escaping of the two line separators.
+//! its `JSONRenderer`'s escaping of the two line separators, and its throttling message.
 
 /// DRF's `BooleanField` words for true.
 pub const TRUE_WORDS: [&str; 14] = [
@@ -9,6 +9,13 @@ pub const TRUE_WORDS: [&str; 14] = [
 pub const FALSE_WORDS: [&str; 14] = [
     "f", "F", "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF", "0",
 ];
+
+/// DRF's `Throttled` detail for a wait of `wait` seconds (already rounded up, as DRF's
+/// `math.ceil`), with its singular for one second.
+pub fn throttled(wait: u64) -> String {
+    let unit = if wait == 1 { "second" } else { "seconds" };
+    format!("Request was throttled. Expected available in {wait} {unit}.")
+}
 
 /// DRF's `JSONRenderer` writes U+2028 and U+2029 escaped (`\\u2028`), as JavaScript needs.
 pub fn escape_line_separators(out: Vec<u8>) -> Vec<u8> {

@@ -25,6 +25,9 @@ pub struct RouteTable {
     /// The routes, matched in order (before the operations of upstreams' OpenAPI documents).
     #[serde(default)]
     pub routes: Vec<RouteDef>,
+    /// Named rate limits, which routes (or `settings.rate_limit`) apply by name.
+    #[serde(default)]
+    pub rate_limits: BTreeMap<String, super::limits::LimitDef>,
 }
 
 /// Settings that belong with the contract rather than with one deployment.
@@ -49,6 +52,14 @@ pub struct SettingsDef {
     /// The API's version in the OpenAPI document.
     #[serde(default = "default_version")]
     pub version: String,
+    // Rate limits and CORS (contract/policy.rs).
+    /// The limit of every route that names none (and of requests matching no route).
+    pub rate_limit: Option<String>,
+    /// Addresses or networks of proxies whose `X-Forwarded-For` names the client.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+    /// The CORS policy of every route that has none of its own.
+    pub cors: Option<super::cors::CorsDef>,
 }
 
 impl Default for SettingsDef {
@@ -60,6 +71,9 @@ impl Default for SettingsDef {
             readiness_path: default_readiness_path(),
             title: default_title(),
             version: default_version(),
+            rate_limit: None,
+            trusted_proxies: Vec::new(),
+            cors: None,
         }
     }
 }
@@ -183,6 +197,11 @@ pub struct RouteDef {
     /// Where every method's traffic is mirrored and compared (unless a method names its
     /// own).
     pub mirror: Option<MirrorDef>,
+    // Rate limits and CORS (contract/policy.rs).
+    /// The route's limit by name, or `off` (default: `settings.rate_limit`).
+    pub rate_limit: Option<String>,
+    /// The route's CORS policy, or `off` (default: `settings.cors`).
+    pub cors: Option<super::cors::RouteCorsDef>,
 }
 
 /// What a method of a route does: an action served natively (or by the route's upstream), or

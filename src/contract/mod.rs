@@ -7,12 +7,15 @@
 //! only this module can make. [`crate::store`] keeps the serving contract and swaps in a reloaded
 //! one once it has passed every check.
 
+pub mod cors;
 mod env;
 mod format;
 pub mod ident;
+pub mod limits;
 mod locate;
 pub mod mirror;
 pub mod oas;
+pub mod policy;
 pub mod schema;
 pub mod upstream;
 mod yaml;
@@ -82,6 +85,8 @@ pub struct Spec {
     pub title: String,
     /// The API's version, for documents.
     pub version: String,
+    /// The rate limits and CORS policies, by route.
+    pub policies: policy::Policies,
 }
 
 impl Spec {
@@ -466,10 +471,12 @@ pub fn load(dir: &Path) -> Result<Spec, Vec<Problem>> {
             "public_url must start with http:// or https://",
         );
     }
+    let policies = policy::compile(&table, &mut report);
     if !report.problems.is_empty() {
         return Err(report.problems);
     }
     Ok(Spec {
+        policies,
         routes,
         resources,
         upstreams,

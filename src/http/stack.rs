@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use super::layers::{
-    Layered, Next, access_log, head, method_case, metrics, query_limits, request_id, routing,
-    timeout, trace,
+    Layered, Next, access_log, cors, head, method_case, metrics, query_limits, rate_limit,
+    request_id, routing, timeout, trace,
 };
 use crate::admin::Metrics;
 use crate::config::Limits;
@@ -24,14 +24,19 @@ use crate::store::ContractStore;
 /// 7. the request timeout;
 /// 8. the query-string limits;
 /// 9. routing: the contract snapshot and the matched route, for the per-route layers below;
-/// 10. the gateway: resolve on that snapshot, execute, render.
+/// 10. CORS: preflights answered, `Access-Control-Allow-Origin` on the rest (also on the
+///     refusals below);
+/// 11. the rate limit: 429 over it, the `RateLimit` headers under it;
+/// 12. the gateway: resolve on that snapshot, execute, render.
 pub fn build(
     gateway: impl Next,
     store: Arc<ContractStore>,
     limits: &Limits,
     metrics: &'static Metrics,
 ) -> impl Next {
-    let stack = Layered::new(routing::Routing::new(store), gateway);
+    let stack = Layered::new(rate_limit::RateLimit::new(metrics), gateway);
+    let stack = Layered::new(cors::Cors, stack);
+    let stack = Layered::new(routing::Routing::new(store), stack);
     let stack = Layered::new(query_limits::QueryLimits::new(*limits), stack);
     let stack = Layered::new(timeout::Timeout::new(limits.request_timeout), stack);
     let stack = Layered::new(head::Head, stack);

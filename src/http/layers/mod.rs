@@ -9,10 +9,12 @@
 
 pub mod access_log;
 pub mod caller;
+pub mod cors;
 pub mod head;
 pub mod method_case;
 pub mod metrics;
 pub mod query_limits;
+pub mod rate_limit;
 pub mod request_id;
 pub mod routing;
 pub mod timeout;
