@@ -46,7 +46,9 @@ impl Hook for Cors {
         let allowed = policy.allows(origin.as_bytes());
         if is_preflight(&request) {
             if !allowed {
-                return next.run(request).await;
+                let mut response = next.run(request).await;
+                vary(response.headers_mut(), policy, "Origin");
+                return response;
             }
             let methods = routed
                 .route
