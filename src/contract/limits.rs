@@ -204,7 +204,10 @@ fn key_by(key: &str) -> Result<KeyBy, String> {
 }
 
 fn store(name: &str, def: &LimitDef) -> Result<Store, String> {
-    match (def.store, &def.redis_url) {
+    // An empty URL is no URL: `redis_url: ${REDIS_URL:-}` beside
+    // `store: ${RATE_LIMIT_STORE:-memory}` lets a deployment choose with the environment.
+    let url = def.redis_url.as_deref().filter(|u| !u.is_empty());
+    match (def.store, url) {
         (StoreKind::Memory, None) => Ok(Store::Memory),
         (StoreKind::Memory, Some(_)) => Err("redis_url is read only with store: redis".into()),
         (StoreKind::Redis, None) => Err("store: redis needs redis_url".into()),
@@ -216,7 +219,7 @@ fn store(name: &str, def: &LimitDef) -> Result<Store, String> {
                 ));
             }
             Ok(Store::Redis {
-                url: url.clone(),
+                url: url.to_owned(),
                 prefix: format!("{}{name}:", def.key_prefix),
                 on_failure: def.on_redis_failure,
             })
