@@ -146,6 +146,26 @@ on_both! {
     }
 }
 
+on_both! {
+    /// CORS stands before the rate limit: a preflight is never counted, and a 429 carries
+    /// the CORS headers, so a script on an allowed origin can read `Retry-After`.
+    fn a_throttled_answer_carries_cors_headers(db) {
+        let limit = "rate_limits:\n  once:\n    rate: 1\n    per: hour\n    burst: 1\n";
+        let dir = spec("cors-429", &format!("{limit}{POLICY}  rate_limit: once\n"), "");
+        let gw = Gateway::start_on(db, &dir, &[]);
+        let origin = [("Origin", "https://app.example.com")];
+        for _ in 0..3 {
+            assert_eq!(preflight(&gw, "/api/users/", origin[0].1).status, 204);
+        }
+        assert_eq!(gw.send("GET", "/api/users/", &origin, b"").status, 200);
+        let throttled = gw.send("GET", "/api/users/", &origin, b"");
+        assert_eq!(throttled.status, 429);
+        assert_eq!(throttled.header("access-control-allow-origin"), Some("https://app.example.com"));
+        assert_eq!(throttled.header("access-control-expose-headers"), Some("RateLimit, Retry-After"));
+        assert!(throttled.header("retry-after").is_some());
+    }
+}
+
 /// A policy that cannot work is refused by `specgate check`.
 #[test]
 fn check_refuses_bad_policies() {

@@ -158,6 +158,28 @@ on_both! {
     }
 }
 
+on_both! {
+    /// An edited limit serves after the reload, with new counts: the old burst of one
+    /// becomes three.
+    fn a_reloaded_limit_serves_at_once(db) {
+        let extra = "rate_limits:\n  edited:\n    rate: 1\n    per: hour\n    burst: 1\n";
+        let dir = spec("rl-reload", extra, Some("edited"), None);
+        let gw = Gateway::start_on(db, &dir, &[]);
+        assert_eq!(status(&gw, "/api/users/"), 200);
+        assert_eq!(status(&gw, "/api/users/"), 429);
+        edit(&dir.join("routes.yaml"), "    burst: 1\n", "    burst: 3\n");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while gw.get("/api/users/").header("ratelimit-policy") != Some("\"edited\";q=3;w=10800") {
+            assert!(Instant::now() < deadline, "the edit was not picked up");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        // The request that saw the new policy was its first; two more fit, then 429.
+        assert_eq!(status(&gw, "/api/users/"), 200);
+        assert_eq!(status(&gw, "/api/users/"), 200);
+        assert_eq!(status(&gw, "/api/users/"), 429);
+    }
+}
+
 /// A private Redis on a free loopback port, stopped when dropped.
 struct PrivateRedis {
     port: u16,

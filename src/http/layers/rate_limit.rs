@@ -191,6 +191,38 @@ mod tests {
     }
 
     #[test]
+    fn keys_are_the_caller_else_the_address() {
+        let limit = |key: &str| {
+            let yaml = format!("rate: 1\nper: second\nkey: {key}\n");
+            let def = serde_yaml_def(&yaml);
+            crate::contract::limits::compile("l", &def).unwrap()
+        };
+        let mut authenticated = request("192.0.2.7", &[]);
+        authenticated.extensions_mut().insert(Caller {
+            scheme: "jwt".into(),
+            subject: Some("alice".into()),
+            key_name: None,
+            scopes: Vec::new(),
+        });
+        let anonymous = request("192.0.2.7", &[]);
+        assert_eq!(key_of(&limit("subject"), &authenticated, &[]), "id:alice");
+        assert_eq!(key_of(&limit("claim:sub"), &authenticated, &[]), "id:alice");
+        assert_eq!(
+            key_of(&limit("api_key"), &authenticated, &[]),
+            "ip:192.0.2.7"
+        );
+        assert_eq!(
+            key_of(&limit("address"), &authenticated, &[]),
+            "ip:192.0.2.7"
+        );
+        assert_eq!(key_of(&limit("subject"), &anonymous, &[]), "ip:192.0.2.7");
+    }
+
+    fn serde_yaml_def(yaml: &str) -> crate::contract::limits::LimitDef {
+        serde_yaml::from_str(yaml).unwrap()
+    }
+
+    #[test]
     fn waits_round_up() {
         assert_eq!(seconds(Duration::from_millis(1)), 1);
         assert_eq!(seconds(Duration::from_secs(2)), 2);
