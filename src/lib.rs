@@ -7,7 +7,8 @@
 //!          server · layer stack:           ApiRequest    crud/{list, retrieve,
 //!          request id · trace · log ·      (parsed       create, update, destroy}:
 //!          metrics · HEAD · timeout ·       once)        intake → validate → plan
-//!          query limits                                   → sql → db
+//!          query limits · routing ·                       → sql → db
+//!          CORS · rate limit
 //!                  ▲                           ▲              ▲
 //!                  └──── store: one contract snapshot per request (contract, openapi) ──┘
 //! ```

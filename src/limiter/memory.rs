@@ -31,7 +31,8 @@ impl Memory {
     /// Counts for `limit`: `burst` at once, one more every `interval`.
     pub fn new(limit: &Limit) -> Memory {
         let burst = NonZeroU32::new(limit.burst).unwrap_or(NonZeroU32::MIN);
-        // The compiler refuses a zero interval; a nanosecond stands in for the impossible.
+        // The contract refuses a zero interval; the fastest quota stands in for the
+        // impossible rather than a panic.
         let quota = Quota::with_period(limit.interval)
             .unwrap_or_else(|| Quota::per_second(NonZeroU32::MAX))
             .allow_burst(burst);

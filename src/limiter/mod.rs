@@ -74,7 +74,11 @@ impl Limiters {
             .iter()
             .map(|limit| match &limit.store {
                 Store::Memory => Ok(Limiter::Memory(Memory::new(limit))),
-                Store::Redis { .. } => Shared::new(limit)
+                Store::Redis {
+                    url,
+                    prefix,
+                    on_failure,
+                } => Shared::new(limit, url, prefix, *on_failure)
                     .map(|s| Limiter::Shared(Box::new(s)))
                     .map_err(|e| format!("rate_limits: {}: {e}", limit.name)),
             })

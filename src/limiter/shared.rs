@@ -15,7 +15,7 @@ use tokio::sync::OnceCell;
 
 use super::{Decision, Memory, Outcome};
 use crate::admin::Metrics;
-use crate::contract::limits::{Limit, OnFailure, Store};
+use crate::contract::limits::{Limit, OnFailure};
 
 /// The GCRA step. KEYS[1]: the caller's key; ARGV[1]: the interval, ARGV[2]: the burst
 /// times the interval (both in microseconds). Returns {allowed, remaining, reset µs}.
@@ -63,17 +63,15 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// The store of `limit` (whose store is Redis); the error says why its URL is unusable.
-    pub fn new(limit: &Limit) -> Result<Shared, String> {
-        let Store::Redis {
-            url,
-            prefix,
-            on_failure,
-        } = &limit.store
-        else {
-            return Err("not a Redis limit".into());
-        };
-        let client = Client::open(url.as_str()).map_err(|e| format!("redis_url: {e}"))?;
+    /// The store of `limit` on the server at `url`, its keys starting with `prefix`; the
+    /// error says why the URL is unusable.
+    pub fn new(
+        limit: &Limit,
+        url: &str,
+        prefix: &str,
+        on_failure: OnFailure,
+    ) -> Result<Shared, String> {
+        let client = Client::open(url).map_err(|e| format!("redis_url: {e}"))?;
         let interval_us = u64::try_from(limit.interval.as_micros())
             .unwrap_or(u64::MAX)
             .max(1);
@@ -82,10 +80,10 @@ impl Shared {
             client,
             connection: OnceCell::new(),
             script: Script::new(GCRA),
-            prefix: prefix.clone(),
+            prefix: prefix.to_owned(),
             interval_us,
             capacity_us: interval_us.saturating_mul(u64::from(limit.burst)),
-            on_failure: *on_failure,
+            on_failure,
             local: Memory::new(limit),
             healthy: AtomicBool::new(true),
             paused_until: AtomicU64::new(0),
