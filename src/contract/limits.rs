@@ -21,7 +21,8 @@ pub struct LimitDef {
     /// What a caller is told apart by: `address`, `api_key`, `subject` or `claim:NAME`.
     #[serde(default = "default_key")]
     pub key: String,
-    /// Where the counts live: `memory` (this process) or `redis` (shared by instances).
+    /// Where the counts live: `memory` (this process), `redis` (shared by instances), or
+    /// `auto` (Redis when `redis_url` is given, else memory).
     #[serde(default)]
     pub store: StoreKind,
     /// The Redis server, with `store: redis` (`redis://host:port/db`).
@@ -74,6 +75,8 @@ pub enum StoreKind {
     Memory,
     /// In Redis, shared by every instance using the same server and prefix.
     Redis,
+    /// In Redis when `redis_url` is given (not empty), else in memory.
+    Auto,
 }
 
 /// What a request gets when the Redis store fails.
@@ -204,14 +207,16 @@ fn key_by(key: &str) -> Result<KeyBy, String> {
 }
 
 fn store(name: &str, def: &LimitDef) -> Result<Store, String> {
-    // An empty URL is no URL: `redis_url: ${REDIS_URL:-}` beside
-    // `store: ${RATE_LIMIT_STORE:-memory}` lets a deployment choose with the environment.
+    // An empty URL is no URL: `redis_url: ${REDIS_URL:-}` with `store: auto` lets a
+    // deployment choose with the environment.
     let url = def.redis_url.as_deref().filter(|u| !u.is_empty());
     match (def.store, url) {
-        (StoreKind::Memory, None) => Ok(Store::Memory),
-        (StoreKind::Memory, Some(_)) => Err("redis_url is read only with store: redis".into()),
+        (StoreKind::Memory | StoreKind::Auto, None) => Ok(Store::Memory),
+        (StoreKind::Memory, Some(_)) => {
+            Err("redis_url is read only with store: redis or auto".into())
+        }
         (StoreKind::Redis, None) => Err("store: redis needs redis_url".into()),
-        (StoreKind::Redis, Some(url)) => {
+        (StoreKind::Redis | StoreKind::Auto, Some(url)) => {
             let schemes = ["redis://", "rediss://", "unix://", "redis+unix://"];
             if !schemes.iter().any(|s| url.starts_with(s)) {
                 return Err(format!(
@@ -300,6 +305,26 @@ mod tests {
         );
         assert!(Cidr::parse("10.0.0.0/33").is_err());
         assert!(Cidr::parse("nonsense").is_err());
+    }
+
+    #[test]
+    fn auto_is_redis_only_with_a_url() {
+        let def = |store: &str, url: &str| -> LimitDef {
+            serde_yaml::from_str(&format!(
+                "rate: 1\nper: second\nstore: {store}\nredis_url: \"{url}\"\n"
+            ))
+            .unwrap()
+        };
+        let store_of = |store, url| compile("l", &def(store, url)).map(|l| l.store);
+        assert_eq!(store_of("auto", ""), Ok(Store::Memory));
+        assert!(matches!(
+            store_of("auto", "redis://h:1"),
+            Ok(Store::Redis { .. })
+        ));
+        assert_eq!(store_of("memory", ""), Ok(Store::Memory));
+        assert!(store_of("memory", "redis://h:1").is_err());
+        assert!(store_of("redis", "").is_err());
+        assert!(store_of("redis", "http://h").is_err());
     }
 
     #[test]
