@@ -32,6 +32,8 @@
 //!   file changes), each checked like `specgate check` before it is swapped in.
 //! - [`admin`]: Prometheus metrics and the admin listener (`/metrics`, `/live`, `/ready`,
 //!   `/contract`, `/mirror`); [`trace`]: W3C `traceparent`.
+//! - [`auth`]: the compiled `security:` block (JWT and API-key schemes, each route's
+//!   requirement) and the check of a request's credentials; the auth layer runs it.
 //! - [`listen`]: accepting connections up to a limit, for both listeners.
 //! - [`compat`]: every rule imitated from Python, Django or DRF, and nothing else (a leaf).
 //! - [`metadata`] (OPTIONS) and [`openapi`] (the OpenAPI 3.1 document) derive from the
@@ -40,6 +42,7 @@
 //! Nothing here names a resource, table, column or message of any particular API.
 
 pub mod admin;
+pub mod auth;
 pub mod compat;
 pub mod config;
 pub mod contract;

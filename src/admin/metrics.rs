@@ -197,6 +197,8 @@ pub struct Metrics {
     upstream: super::upstream::UpstreamMetrics,
     /// Mirror comparisons, per route.
     mirror: super::mirror::MirrorMetrics,
+    /// Authentication results, per scheme.
+    auth: super::auth::AuthMetrics,
 }
 
 /// A reading of the pool: connections open, and busy.
@@ -290,7 +292,9 @@ impl Metrics {
         };
         let upstream = super::upstream::UpstreamMetrics::register(&mut registry);
         let mirror = super::mirror::MirrorMetrics::register(&mut registry);
+        let auth = super::auth::AuthMetrics::register(&mut registry);
         Metrics {
+            auth,
             upstream,
             mirror,
             id: INSTANCES.fetch_add(1, Ordering::Relaxed),
@@ -426,6 +430,12 @@ impl Metrics {
     /// Counts a request of `route` not mirrored because the queue was full.
     pub fn mirror_skipped(&self, route: &Arc<str>) {
         self.mirror.skipped(route);
+    }
+
+    /// Counts an authentication result of `scheme` (`ok`, `missing`, `invalid`,
+    /// `forbidden`).
+    pub fn auth(&self, scheme: &str, result: &'static str) {
+        self.auth.count(scheme, result);
     }
 
     /// Counts a contract reload by what became of it.

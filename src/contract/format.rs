@@ -25,6 +25,8 @@ pub struct RouteTable {
     /// The routes, matched in order (before the operations of upstreams' OpenAPI documents).
     #[serde(default)]
     pub routes: Vec<RouteDef>,
+    /// Who may call: authentication schemes and what each route requires.
+    pub security: Option<super::security::SecurityDef>,
 }
 
 /// Settings that belong with the contract rather than with one deployment.
@@ -183,6 +185,9 @@ pub struct RouteDef {
     /// Where every method's traffic is mirrored and compared (unless a method names its
     /// own).
     pub mirror: Option<MirrorDef>,
+    /// What a caller needs (`public`, or schemes and scopes); the `security:` block's
+    /// `default` when absent.
+    pub security: Option<super::security::RequirementDef>,
 }
 
 /// What a method of a route does: an action served natively (or by the route's upstream), or

@@ -14,6 +14,7 @@ mod locate;
 pub mod mirror;
 pub mod oas;
 pub mod schema;
+pub mod security;
 pub mod upstream;
 mod yaml;
 
@@ -82,6 +83,8 @@ pub struct Spec {
     pub title: String,
     /// The API's version, for documents.
     pub version: String,
+    /// Who may call each route, when `routes.yaml` has a `security:` block.
+    pub security: Option<crate::auth::Security>,
 }
 
 impl Spec {
@@ -466,10 +469,31 @@ pub fn load(dir: &Path) -> Result<Spec, Vec<Problem>> {
             "public_url must start with http:// or https://",
         );
     }
+    let security = table.security.as_ref().and_then(|def| {
+        let own: Vec<_> = (0..routes.len())
+            .map(|i| table.routes.get(i).and_then(|r| r.security.as_ref()))
+            .collect();
+        security::compile(def, &own, dir)
+            .map_err(|problems| {
+                for (at, message) in problems {
+                    report.at(&at.steps(), message);
+                }
+            })
+            .ok()
+    });
+    if table.security.is_none() {
+        for (i, route) in table.routes.iter().enumerate() {
+            if route.security.is_some() {
+                let at = [Step::Key("routes"), Step::Item(i), Step::Key("security")];
+                report.at(&at, "a route's `security:` needs the top-level `security:` block that names the schemes");
+            }
+        }
+    }
     if !report.problems.is_empty() {
         return Err(report.problems);
     }
     Ok(Spec {
+        security,
         routes,
         resources,
         upstreams,

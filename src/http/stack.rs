@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::layers::{
-    Layered, Next, access_log, head, method_case, metrics, query_limits, request_id, routing,
+    Layered, Next, access_log, auth, head, method_case, metrics, query_limits, request_id, routing,
     timeout, trace,
 };
 use crate::admin::Metrics;
@@ -24,14 +24,16 @@ use crate::store::ContractStore;
 /// 7. the request timeout;
 /// 8. the query-string limits;
 /// 9. routing: the contract snapshot and the matched route, for the per-route layers below;
-/// 10. the gateway: resolve on that snapshot, execute, render.
+/// 10. auth: the route's requirement (401/403, or the caller and its identity headers);
+/// 11. the gateway: resolve on that snapshot, execute, render.
 pub fn build(
     gateway: impl Next,
     store: Arc<ContractStore>,
     limits: &Limits,
     metrics: &'static Metrics,
 ) -> impl Next {
-    let stack = Layered::new(routing::Routing::new(store), gateway);
+    let stack = Layered::new(auth::Auth::new(metrics), gateway);
+    let stack = Layered::new(routing::Routing::new(store), stack);
     let stack = Layered::new(query_limits::QueryLimits::new(*limits), stack);
     let stack = Layered::new(timeout::Timeout::new(limits.request_timeout), stack);
     let stack = Layered::new(head::Head, stack);
