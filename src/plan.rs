@@ -21,6 +21,12 @@ pub enum Kind {
     Text,
     /// `string` with `format: date-time`: timestamptz, rendered as UTC with microseconds.
     Timestamp,
+    /// `string` with `format: date`: date, `YYYY-MM-DD`.
+    Date,
+    /// `string` with `format: uuid`: uuid, lower case with hyphens.
+    Uuid,
+    /// `object`: jsonb or json, its keys in sorted order on either database.
+    Json,
     /// `array` of integers from a relation.
     IdList,
 }
@@ -40,6 +46,10 @@ pub enum SqlValue {
     TextList(Vec<String>),
     /// bigint[], for `__in` on integers.
     IntList(Vec<i64>),
+    /// double precision[], for `__in` on numbers.
+    FloatList(Vec<f64>),
+    /// boolean[], for `__in` on booleans.
+    BoolList(Vec<bool>),
 }
 
 impl SqlValue {
@@ -52,11 +62,103 @@ impl SqlValue {
             (Kind::Number, v) => SqlValue::Float(Some(v.as_f64()?)),
             (Kind::Boolean, Value::Null) => SqlValue::Bool(None),
             (Kind::Boolean, v) => SqlValue::Bool(Some(v.as_bool()?)),
-            (Kind::Text | Kind::Timestamp, Value::Null) => SqlValue::Text(None),
-            (Kind::Text | Kind::Timestamp, v) => SqlValue::Text(Some(v.as_str()?.to_owned())),
+            (Kind::Text | Kind::Timestamp | Kind::Date | Kind::Uuid | Kind::Json, Value::Null) => {
+                SqlValue::Text(None)
+            }
+            (Kind::Text | Kind::Timestamp | Kind::Date, v) => {
+                SqlValue::Text(Some(v.as_str()?.to_owned()))
+            }
+            (Kind::Uuid, v) => SqlValue::Text(Some(v.as_str()?.to_ascii_lowercase())),
+            (Kind::Json, v) => SqlValue::Text(Some(canonical_json(v.clone()).to_string())),
             (Kind::IdList, _) => return None,
         })
     }
+}
+
+/// A JSON value with every object's keys in sorted order: how JSON fields are stored and
+/// rendered, since PostgreSQL's jsonb keeps its own key order and SQLite's text the client's.
+pub fn canonical_json(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, canonical_json(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(canonical_json).collect()),
+        other => other,
+    }
+}
+
+/// A date as clients and filters write it (`2025-11-06`), in its one stored form; `None`
+/// if the text is not a date.
+pub fn iso_date(text: &str) -> Option<String> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .map(|d| d.format("%Y-%m-%d").to_string())
+}
+
+/// A UUID as clients and filters write it (any case, with hyphens), in its one stored form
+/// (lower case); `None` if the text is not a UUID.
+pub fn canonical_uuid(text: &str) -> Option<String> {
+    let groups: Vec<&str> = text.split('-').collect();
+    let widths = groups.iter().map(|g| g.len());
+    let hex = groups
+        .iter()
+        .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()));
+    (hex && widths.eq([8, 4, 4, 4, 12])).then(|| text.to_ascii_lowercase())
+}
+
+/// A column's type as the database's catalog declares it: what `check` compares with the
+/// field's kind, and what a value must fit before it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnType {
+    /// The type as declared, for messages (`numeric(12,2)`, `varchar(200)`, `jsonb`).
+    pub declared: String,
+    /// What the column stores.
+    pub storage: Storage,
+    /// numeric's total digits, when declared.
+    pub precision: Option<u32>,
+    /// numeric's digits after the point, when declared.
+    pub scale: Option<u32>,
+    /// The most characters a varchar or char holds, when declared.
+    pub length: Option<u32>,
+}
+
+/// A table's column types by column name.
+pub type Columns = std::collections::HashMap<String, ColumnType>;
+
+/// What a column stores, as far as a field's kind is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    /// A whole number (smallint, integer, bigint; SQLite's INTEGER affinity).
+    Integer,
+    /// An exact decimal (numeric, decimal; SQLite's NUMERIC affinity).
+    Decimal,
+    /// An 8-byte float (double precision; SQLite's REAL).
+    Double,
+    /// A 4-byte float (PostgreSQL's real), which does not give back the double it was sent.
+    Single,
+    /// boolean.
+    Boolean,
+    /// Text (text, varchar, char; SQLite's TEXT affinity).
+    Text,
+    /// A timestamp with time zone (PostgreSQL's timestamptz; SQLite's timestamp, datetime).
+    Timestamp,
+    /// A timestamp without time zone, read in the session's zone.
+    NaiveTimestamp,
+    /// date.
+    Date,
+    /// uuid.
+    Uuid,
+    /// jsonb or json.
+    Json,
+    /// Anything else (bytea, arrays, SQLite's BLOB affinity).
+    Other,
 }
 
 /// A timestamp as clients and filters write it, in UTC: RFC 3339 with an offset, or naive

@@ -325,6 +325,9 @@ pub struct Resource {
     /// The representation as a SQL projection, per dialect, built once by
     /// `sql::select_list`.
     pub projection: [std::sync::OnceLock<String>; 2],
+    /// The table's column types, read from the database once per contract (by the check a
+    /// reload makes, or by the first write), for the values a column would round or cut.
+    pub columns: std::sync::OnceLock<crate::plan::Columns>,
 }
 
 /// Collects problems with their locations in one file.
@@ -611,6 +614,7 @@ fn compile_resource(
         max_page_size: def.max_page_size,
         default_ordering,
         projection: Default::default(),
+        columns: Default::default(),
     })
 }
 
@@ -744,6 +748,19 @@ fn compile_filters(
         let Some((kind, column)) = column_kind(fields, field) else {
             continue;
         };
+        if kind == Kind::Json {
+            let path = [
+                Step::Key("resources"),
+                Step::Key(name),
+                Step::Key("filters"),
+                Step::Key(field),
+            ];
+            report.at(
+                &path,
+                format!("{field:?} is an object: it cannot be filtered on"),
+            );
+            continue;
+        }
         let mut parsed = Vec::new();
         for lookup in lookups {
             match Lookup::parse(lookup) {

@@ -10,11 +10,11 @@
 
 use serde_json::{Map, Value};
 
-use crate::compat::drf::{FALSE_WORDS, TRUE_WORDS};
+use crate::compat::drf::{COLUMN_MESSAGES, FALSE_WORDS, TRUE_WORDS};
 use crate::compat::number::python_number_text;
 use crate::compat::python::{is_python_space, python_int, python_type};
 use crate::contract::{InputField, InputSchema};
-use crate::plan::Kind;
+use crate::plan::{ColumnType, Columns, Kind, Storage};
 
 pub use crate::error::FieldErrors;
 
@@ -135,7 +135,7 @@ fn shape(schema: &InputSchema, mut object: Map<String, Value>) -> Map<String, Va
 
 fn coerce(field: &InputField, value: Value) -> Value {
     match (field.kind, value) {
-        (Kind::Text | Kind::Timestamp, Value::Number(n)) => {
+        (Kind::Text | Kind::Timestamp | Kind::Date | Kind::Uuid, Value::Number(n)) => {
             coerce(field, Value::String(python_number_text(&n.to_string())))
         }
         (Kind::Integer, Value::Number(n)) if n.as_i64().is_none() => match n.as_f64() {
@@ -166,7 +166,10 @@ fn coerce(field: &InputField, value: Value) -> Value {
 /// nothing but text): integers (`"12"`, `"12.0"`), numbers, DRF's boolean words, and an
 /// empty string as null where null is allowed.
 fn coerce_text(field: &InputField, s: String) -> Value {
-    if field.kind == Kind::Text || field.kind == Kind::Timestamp {
+    if matches!(
+        field.kind,
+        Kind::Text | Kind::Timestamp | Kind::Date | Kind::Uuid | Kind::Json
+    ) {
         return Value::String(s);
     }
     if s.trim_matches(is_python_space).is_empty() && field.nullable {
@@ -271,4 +274,86 @@ pub fn check_output(validator: &jsonschema::Validator, body: &Value) -> Result<(
     } else {
         Err(problems.join("; "))
     }
+}
+
+/// Moves each value its column would round, cut or refuse (more decimal places or digits
+/// than a numeric's scale and precision, more characters than a varchar's length, an
+/// integer beyond a smallint's or integer's range) from the passed values to the errors,
+/// with a message saying the limit. Such values are well-formed: uniqueness is still
+/// checked for them.
+pub fn fit_columns(schema: &InputSchema, columns: &Columns, checked: &mut Checked) {
+    let mut kept = Vec::with_capacity(checked.values.len());
+    for (i, value) in std::mem::take(&mut checked.values) {
+        let field = &schema.fields[i];
+        let column = columns.get(field.column.name().as_ref());
+        match column.and_then(|c| column_problem(c, &value)) {
+            Some((key, n)) => {
+                checked
+                    .errors
+                    .push((i, vec![column_message(field, key, n)]));
+                checked.well_formed.push((i, value));
+            }
+            None => kept.push((i, value)),
+        }
+    }
+    checked.values = kept;
+    checked.errors.sort_by_key(|(i, _)| *i);
+}
+
+/// The limit `value` goes past in `column`, as (message key, limit).
+fn column_problem(column: &ColumnType, value: &Value) -> Option<(&'static str, String)> {
+    match value {
+        Value::Number(n) if column.storage == Storage::Decimal => {
+            let (whole, places) = decimal_digits(&n.to_string())?;
+            let scale = column.scale?;
+            if places > scale {
+                return Some(("max_decimal_places", scale.to_string()));
+            }
+            let precision = column.precision?;
+            if whole + places > precision {
+                return Some(("max_digits", precision.to_string()));
+            }
+            let most = precision.saturating_sub(scale);
+            (whole > most).then(|| ("max_whole_digits", most.to_string()))
+        }
+        Value::String(s) => {
+            let length = column.length?;
+            (s.chars().count() > length as usize).then(|| ("max_length", length.to_string()))
+        }
+        _ => None,
+    }
+}
+
+fn column_message(field: &InputField, key: &str, n: String) -> String {
+    let template = field.messages.get(key).map(String::as_str).or_else(|| {
+        COLUMN_MESSAGES
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, m)| *m)
+    });
+    template.unwrap_or("Invalid value.").replace("{n}", &n)
+}
+
+/// The digits a number's text has before and after the decimal point, as a decimal column
+/// counts them: leading zeros and trailing fraction zeros do not count (`1e3`: 4 and 0;
+/// `0.050`: 0 and 2). `None` if the text is not a number.
+pub fn decimal_digits(text: &str) -> Option<(u32, u32)> {
+    let unsigned = text.trim_start_matches(['-', '+']);
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i64>().ok()?),
+        None => (unsigned, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{int}{frac}");
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let significant = digits.trim_start_matches('0');
+    let point = i64::try_from(int.len()).ok()? + exponent
+        - i64::try_from(digits.len() - significant.len()).ok()?;
+    let significant = significant.trim_end_matches('0');
+    let len = i64::try_from(significant.len()).ok()?;
+    let whole = point.clamp(0, len.max(point));
+    let places = (len - point).max(0);
+    Some((u32::try_from(whole).ok()?, u32::try_from(places).ok()?))
 }
