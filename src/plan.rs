@@ -381,6 +381,23 @@ mod tests {
     }
 
     #[test]
+    fn dates_uuids_and_json_have_one_stored_form() {
+        assert_eq!(iso_date("2025-1-2").as_deref(), Some("2025-01-02"));
+        assert_eq!(iso_date("2025-02-30"), None);
+        assert_eq!(
+            canonical_uuid("A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11").as_deref(),
+            Some("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")
+        );
+        assert_eq!(canonical_uuid("a0eebc999c0b4ef8bb6d6bb9bd380a11"), None);
+        assert_eq!(
+            SqlValue::from_json(Kind::Json, &json!({"b": {"d": 1, "c": 2}, "a": [3]})),
+            Some(SqlValue::Text(Some(
+                r#"{"a":[3],"b":{"c":2,"d":1}}"#.into()
+            )))
+        );
+    }
+
+    #[test]
     fn lookups_parse_by_name() {
         assert_eq!(Lookup::parse("istartswith"), Some(Lookup::IStartsWith));
         assert_eq!(Lookup::parse("regex"), None);

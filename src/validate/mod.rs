@@ -357,3 +357,53 @@ pub fn decimal_digits(text: &str) -> Option<(u32, u32)> {
     let places = (len - point).max(0);
     Some((u32::try_from(whole).ok()?, u32::try_from(places).ok()?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_digits_count_as_a_numeric_column_does() {
+        assert_eq!(decimal_digits("100"), Some((3, 0)));
+        assert_eq!(decimal_digits("99.999"), Some((2, 3)));
+        assert_eq!(decimal_digits("-0.050"), Some((0, 2)));
+        assert_eq!(decimal_digits("99.990"), Some((2, 2)));
+        assert_eq!(decimal_digits("1e3"), Some((4, 0)));
+        assert_eq!(decimal_digits("1.5E-3"), Some((0, 4)));
+        assert_eq!(decimal_digits("0"), Some((0, 0)));
+        assert_eq!(decimal_digits("abc"), None);
+    }
+
+    #[test]
+    fn a_numeric_column_refuses_what_it_would_round() {
+        let column = ColumnType {
+            declared: "numeric(5,2)".into(),
+            storage: Storage::Decimal,
+            precision: Some(5),
+            scale: Some(2),
+            length: None,
+        };
+        let number = |text: &str| serde_json::from_str::<Value>(text).unwrap_or_default();
+        assert_eq!(column_problem(&column, &number("999.99")), None);
+        assert_eq!(
+            column_problem(&column, &number("1.005")),
+            Some(("max_decimal_places", "2".into()))
+        );
+        assert_eq!(
+            column_problem(&column, &number("1000")),
+            Some(("max_whole_digits", "3".into()))
+        );
+        let text = ColumnType {
+            declared: "varchar(2)".into(),
+            storage: Storage::Text,
+            precision: None,
+            scale: None,
+            length: Some(2),
+        };
+        assert_eq!(column_problem(&text, &Value::from("éé")), None);
+        assert_eq!(
+            column_problem(&text, &Value::from("abc")),
+            Some(("max_length", "2".into()))
+        );
+    }
+}
