@@ -166,8 +166,12 @@ impl Clients {
             return Err(DbError::Unavailable("no database connection".into()));
         };
         writer.open_transaction = true;
-        conn.client.batch_execute("BEGIN").await.map_err(error)?;
-        let outcome = match conn.run(st).await {
+        // Pipelined: BEGIN is written first, so the statement runs inside it, and the two
+        // cost one round trip. BEGIN fails only with its connection, which the mark above
+        // then replaces.
+        let (begun, ran) = tokio::join!(conn.client.batch_execute("BEGIN"), conn.run(st));
+        begun.map_err(error)?;
+        let outcome = match ran {
             Ok(rows) => rows.into_iter().next().map(accept),
             Err(e) => {
                 conn.client.batch_execute("ROLLBACK").await.map_err(error)?;
