@@ -105,6 +105,10 @@ on_both! {
             assert_eq!(r.status, 400, "{body}: {}", r.text());
             assert_eq!(r.json(), json!({field: [message]}), "{body}");
         }
+        // A NUL anywhere in a JSON document: jsonb refuses it, so both databases do.
+        let r = gw.json("POST", LIST, &json!({"slug": "a", "name": "x", "meta": {"k": ["a\0"]}}));
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert_eq!(r.json(), json!({"meta": ["Null characters are not allowed."]}));
         assert_eq!(gw.sql("SELECT count(*) FROM projects"), "0");
         // Trailing zeros and a whole number change nothing, and are taken.
         let r = gw.json_text(

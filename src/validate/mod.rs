@@ -78,10 +78,7 @@ pub fn check_input(schema: &InputSchema, body: Value, partial: bool) -> Result<C
     let mut checked = Checked::default();
     for (i, field) in schema.fields.iter().enumerate() {
         let value = shaped.get(&field.name);
-        if value
-            .and_then(Value::as_str)
-            .is_some_and(|s| s.contains('\0'))
-        {
+        if value.is_some_and(has_nul) {
             failed[i].push("nul".to_owned());
         }
         if failed[i].is_empty() && !fits(field, value) {
@@ -103,6 +100,17 @@ pub fn check_input(schema: &InputSchema, body: Value, partial: bool) -> Result<C
         }
     }
     Ok(checked)
+}
+
+/// Whether a string in `value` (a key, for a JSON document) holds a NUL character, which
+/// no query can carry and PostgreSQL's jsonb refuses.
+fn has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
 }
 
 fn body_message(schema: &InputSchema, key: &str, type_name: &str) -> String {
