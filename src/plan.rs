@@ -90,8 +90,55 @@ pub fn canonical_json(value: Value) -> Value {
             )
         }
         Value::Array(items) => Value::Array(items.into_iter().map(canonical_json).collect()),
+        Value::Number(n) => {
+            let text = n.to_string();
+            match plain_decimal(&text).and_then(|t| t.parse().ok()) {
+                Some(plain) => Value::Number(plain),
+                None => Value::Number(n),
+            }
+        }
         other => other,
     }
+}
+
+/// A number's text as PostgreSQL's numeric writes it, which is how jsonb gives numbers back:
+/// no exponent (`1.5e2` → `150`, `1E-2` → `0.01`), no negative zero. `None` when the text
+/// is already so, or its exponent is beyond a thousand (left as written).
+fn plain_decimal(text: &str) -> Option<String> {
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i64>().ok().filter(|e| e.abs() <= 1000)?),
+        None => (unsigned, 0),
+    };
+    let zero = mantissa.bytes().all(|b| b == b'0' || b == b'.');
+    if exponent == 0 && !(negative && zero) && mantissa.len() == unsigned.len() {
+        return None;
+    }
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{int}{frac}");
+    let point = i64::try_from(int.len()).ok()? + exponent;
+    let scale = usize::try_from((i64::try_from(frac.len()).ok()? - exponent).max(0)).ok()?;
+    let len = i64::try_from(digits.len()).ok()?;
+    let padded = if point <= 0 {
+        format!("{}{digits}", "0".repeat(usize::try_from(-point).ok()?))
+    } else if point >= len {
+        format!("{digits}{}", "0".repeat(usize::try_from(point - len).ok()?))
+    } else {
+        digits
+    };
+    let at = padded.len() - scale.min(padded.len());
+    let (whole, fraction) = padded.split_at(at);
+    let whole = whole.trim_start_matches('0');
+    let whole = if whole.is_empty() { "0" } else { whole };
+    let sign = if negative && !zero { "-" } else { "" };
+    Some(if fraction.is_empty() {
+        format!("{sign}{whole}")
+    } else {
+        format!("{sign}{whole}.{fraction}")
+    })
 }
 
 /// A date as clients and filters write it (`2025-11-06`), in its one stored form; `None`
@@ -395,6 +442,25 @@ mod tests {
                 r#"{"a":[3],"b":{"c":2,"d":1}}"#.into()
             )))
         );
+    }
+
+    #[test]
+    fn json_numbers_are_written_as_numeric_writes_them() {
+        for (text, plain) in [
+            ("1e2", Some("100")),
+            ("1.5E+2", Some("150")),
+            ("1.50e1", Some("15.0")),
+            ("1E-2", Some("0.01")),
+            ("-2.5e-3", Some("-0.0025")),
+            ("-0", Some("0")),
+            ("-0.0", Some("0.0")),
+            ("0e5", Some("0")),
+            ("12.5", None),
+            ("-3", None),
+            ("1e5000", None),
+        ] {
+            assert_eq!(plain_decimal(text).as_deref(), plain, "{text}");
+        }
     }
 
     #[test]

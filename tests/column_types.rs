@@ -78,6 +78,19 @@ on_both! {
         assert_eq!(listed["results"][0], whole);
         assert_eq!(listed["results"][2]["budget"], json!(7.0));
         assert_eq!(listed["results"][2]["estimate"], json!(2.5));
+        // Numbers in a JSON document come back as jsonb writes them, on both.
+        let r = gw.json_text(
+            "PATCH",
+            &format!("{LIST}{id}/"),
+            r#"{"meta": {"a": 1e2, "b": 1.50e1, "c": -2.5e-3, "d": -0, "e": 12.50}}"#,
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert!(
+            r.text().contains(r#""meta":{"a":100,"b":15.0,"c":-0.0025,"d":0,"e":12.50}"#),
+            "{}",
+            r.text()
+        );
+        assert_eq!(gw.get(&format!("{LIST}{id}/")).text(), r.text());
         let r = gw.json("PATCH", &format!("{LIST}{id}/"), &json!({"meta": null, "budget": 0.5}));
         assert_eq!(r.status, 200, "{}", r.text());
         assert_eq!(r.json()["meta"], Value::Null);
