@@ -288,6 +288,14 @@ impl Lookup {
         }
     }
 
+    /// Whether the lookup compares the column's text (a pattern, or ignoring case).
+    pub fn on_text(self) -> bool {
+        !matches!(
+            self,
+            Lookup::Exact | Lookup::In | Lookup::Gt | Lookup::Gte | Lookup::Lt | Lookup::Lte
+        )
+    }
+
     /// The lookup called `name` in a query parameter (`username__icontains`).
     pub fn parse(name: &str) -> Option<Lookup> {
         Some(match name {

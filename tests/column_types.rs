@@ -279,3 +279,23 @@ on_both! {
         assert_eq!(text.matches("cannot be kept").count(), if db == Db::Postgres { 4 } else { 3 }, "{text}");
     }
 }
+
+/// A lookup that compares text is refused on a number, boolean or timestamp field, with its
+/// line: each database writes those values as text differently (`100.00`, `100`).
+#[test]
+fn text_lookups_on_fields_that_are_not_text_are_refused() {
+    let dir = common::copy_spec(&projects_spec(), "text-lookups");
+    common::edit(
+        &dir.join("routes.yaml"),
+        "budget: [exact, in, lt, gt]",
+        "budget: [exact, iexact, in, lt, gt]",
+    );
+    let (ok, text) = check(&dir, "postgres://postgres@127.0.0.1:1/none");
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains(
+            "routes.yaml:17: lookup \"iexact\" compares text, and \"budget\" is not text"
+        ) && text.contains("use exact, in, gt, gte, lt or lte"),
+        "{text}"
+    );
+}

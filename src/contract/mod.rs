@@ -764,6 +764,18 @@ fn compile_filters(
         let mut parsed = Vec::new();
         for lookup in lookups {
             match Lookup::parse(lookup) {
+                Some(l) if l.on_text() && !matches!(kind, Kind::Text | Kind::Date | Kind::Uuid) => {
+                    let path = [
+                        Step::Key("resources"),
+                        Step::Key(name),
+                        Step::Key("filters"),
+                        Step::Key(field),
+                    ];
+                    report.at(
+                        &path,
+                        format!("lookup {lookup:?} compares text, and {field:?} is not text (each database writes its values as text differently): use exact, in, gt, gte, lt or lte"),
+                    );
+                }
                 Some(l) => parsed.push(l),
                 None => {
                     let path = [
