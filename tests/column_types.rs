@@ -280,8 +280,9 @@ on_both! {
     }
 }
 
-/// A lookup that compares text is refused on a number, boolean or timestamp field, with its
-/// line: each database writes those values as text differently (`100.00`, `100`).
+/// A lookup that compares text, or `search`, is refused on a number, boolean or timestamp
+/// field, and ordering on a JSON document, each with its line: each database writes those
+/// values as text, and orders JSON, differently (`100.00`, `100`).
 #[test]
 fn text_lookups_on_fields_that_are_not_text_are_refused() {
     let dir = common::copy_spec(&projects_spec(), "text-lookups");
@@ -289,6 +290,11 @@ fn text_lookups_on_fields_that_are_not_text_are_refused() {
         &dir.join("routes.yaml"),
         "budget: [exact, in, lt, gt]",
         "budget: [exact, iexact, in, lt, gt]",
+    );
+    common::edit(
+        &dir.join("routes.yaml"),
+        "ordering: [project_id, budget, starts_on]",
+        "ordering: [project_id, budget, starts_on, meta]\n    search: [name, active]",
     );
     let (ok, text) = check(&dir, "postgres://postgres@127.0.0.1:1/none");
     assert!(!ok, "{text}");

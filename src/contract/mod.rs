@@ -828,20 +828,30 @@ fn check_field_lists(name: &str, def: &ResourceDef, fields: &[Field], report: &m
     lists.insert("ordering", def.ordering.iter().collect());
     for (list, names) in lists {
         for field in names {
-            if column_kind(fields, field).is_none() {
-                let path = [
-                    Step::Key("resources"),
-                    Step::Key(name),
-                    Step::Key(list),
-                    Step::Key(field),
-                ];
-                report.at(
+            let path = [
+                Step::Key("resources"),
+                Step::Key(name),
+                Step::Key(list),
+                Step::Key(field),
+            ];
+            match column_kind(fields, field) {
+                None => report.at(
                     &path,
                     format!(
                         "{list} names {field:?}, which is not a column property of {}",
                         def.representation
                     ),
-                );
+                ),
+                Some((kind, _))
+                    if list == "search"
+                        && !matches!(kind, Kind::Text | Kind::Date | Kind::Uuid) =>
+                {
+                    report.at(&path, format!("search looks into text, and {field:?} is not text (each database writes its values as text differently)"));
+                }
+                Some((Kind::Json, _)) if list == "ordering" => {
+                    report.at(&path, format!("{field:?} is an object: the databases order JSON differently, so it cannot be an ordering field"));
+                }
+                Some(_) => {}
             }
         }
     }
