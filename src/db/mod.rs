@@ -250,8 +250,11 @@ impl Db {
                     }
                 }
             }
-            // Another check of the same contract may have set them first: equal.
-            let _ = resource.columns.set(columns);
+            // Another check of the same contract may have set them first: equal. A table
+            // that does not exist yet keeps nothing, so a write reads it again.
+            if !columns.is_empty() {
+                let _ = resource.columns.set(columns);
+            }
         }
         Ok(problems)
     }

@@ -111,24 +111,28 @@ impl Table<'_> {
     /// field error, not a silent change.
     async fn checked(&self, req: &ApiRequest, partial: bool) -> Result<Checked, ApiError> {
         let mut checked = self.checked_body(req, partial)?;
-        if let Some(input) = &self.resource.input {
-            validate::fit_columns(input, self.columns().await?, &mut checked);
+        if let (Some(input), Some(columns)) = (&self.resource.input, self.columns().await?) {
+            validate::fit_columns(input, columns, &mut checked);
         }
         Ok(checked)
     }
 
     /// The table's column types: read by the check that let this contract serve, or here
-    /// on first need (the gateway starts while the database may be down).
-    async fn columns(&self) -> Result<&Columns, ApiError> {
+    /// on first need (the gateway starts while the database may be down). `None` while
+    /// the table does not exist (nothing is kept, so it is read again next time).
+    async fn columns(&self) -> Result<Option<&Columns>, ApiError> {
         if let Some(columns) = self.resource.columns.get() {
-            return Ok(columns);
+            return Ok(Some(columns));
         }
         let table = self.resource.table.name().into_owned();
         let columns = self
             .timed(self.db.table_columns(&table))
             .await
             .map_err(db_error)?;
-        Ok(self.resource.columns.get_or_init(|| columns))
+        if columns.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(self.resource.columns.get_or_init(|| columns)))
     }
 
     /// The row as the representation, checked against its schema.
