@@ -305,3 +305,38 @@ fn text_lookups_on_fields_that_are_not_text_are_refused() {
         "{text}"
     );
 }
+
+on_both! {
+    /// A reload whose schemas no longer fit the columns is refused, with check's sentence on
+    /// the admin listener's `/contract`; the serving contract keeps answering.
+    fn a_reload_that_does_not_fit_the_columns_is_refused(db) {
+        let dir = common::copy_spec(&projects_spec(), "reload-types");
+        let gw = Gateway::start_on(db, &dir, &["--admin-listen", "127.0.0.1:0"]);
+        create(&gw, &json!({"slug": "a", "name": "x", "budget": 1.5}));
+        for file in ["schemas/project.json", "schemas/project-input.json"] {
+            common::edit(
+                &dir.join(file),
+                r#""budget": { "type": ["number", "null"] },"#,
+                r#""budget": { "type": ["integer", "null"] },"#,
+            );
+        }
+        let admin = gw.admin.clone().unwrap_or_default();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        let mut status = Value::Null;
+        while std::time::Instant::now() < deadline {
+            status = gw.get_at(&admin, "/contract").json();
+            // Both files changed: a reload that caught only the first is refused otherwise.
+            if status["last_reload"]["problems"].to_string().contains("cannot be kept") {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert_eq!(status["last_reload"]["result"], "refused", "{status}");
+        let problems = status["last_reload"]["problems"].to_string();
+        assert!(
+            problems.contains("field \\\"budget\\\" (`type: integer`) cannot be kept in column projects.budget of type `numeric(12,2)`"),
+            "{problems}"
+        );
+        assert_eq!(gw.get(LIST).json()["results"][0]["budget"], json!(1.5));
+    }
+}
