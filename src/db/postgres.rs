@@ -157,7 +157,7 @@ impl Clients {
         accept: impl FnOnce(Row) -> Result<T, E>,
     ) -> Result<Option<Result<T, E>>, DbError> {
         tracing::debug!(target: "specgate::statement", statement = ?st.sql, "sent in a transaction");
-        let mut writer = self.writer().await;
+        let mut writer = self.writer().await?;
         if writer.open_transaction || writer.conn.as_ref().is_none_or(|c| c.client.is_closed()) {
             // Dropping the old connection closes it, which ends what it had open.
             writer.conn = Some(self.connect().await?);
@@ -189,15 +189,17 @@ impl Clients {
         Ok(outcome)
     }
 
-    /// A free write connection, or (all busy) the wait for one.
-    async fn writer(&self) -> tokio::sync::MutexGuard<'_, Writer> {
+    /// A free write connection, or (all busy) the wait for one, up to the pool timeout.
+    async fn writer(&self) -> Result<tokio::sync::MutexGuard<'_, Writer>, DbError> {
         for writer in &self.writers {
             if let Ok(free) = writer.try_lock() {
-                return free;
+                return Ok(free);
             }
         }
         let at = self.next_writer.fetch_add(1, Ordering::Relaxed) % self.writers.len();
-        self.writers[at].lock().await
+        tokio::time::timeout(self.connect_timeout, self.writers[at].lock())
+            .await
+            .map_err(|_| DbError::Unavailable("timed out waiting for a write connection".into()))
     }
 
     /// The column types of `table` in the current schema.
@@ -243,6 +245,12 @@ impl Clients {
         for slot in &self.slots {
             if let Ok(mut conn) = slot.conn.write() {
                 *conn = None;
+            }
+        }
+        // A writer in use is left to its write; it goes with the pool.
+        for writer in &self.writers {
+            if let Ok(mut idle) = writer.try_lock() {
+                idle.conn = None;
             }
         }
     }
