@@ -329,6 +329,9 @@ pub struct Resource {
     /// The representation as a SQL projection, per dialect, built once by
     /// `sql::select_list`.
     pub projection: [std::sync::OnceLock<String>; 2],
+    /// The table's column types, read from the database once per contract (by the check a
+    /// reload makes, or by the first write), for the values a column would round or cut.
+    pub columns: std::sync::OnceLock<crate::plan::Columns>,
 }
 
 /// Collects problems with their locations in one file.
@@ -636,6 +639,7 @@ fn compile_resource(
         max_page_size: def.max_page_size,
         default_ordering,
         projection: Default::default(),
+        columns: Default::default(),
     })
 }
 
@@ -769,9 +773,34 @@ fn compile_filters(
         let Some((kind, column)) = column_kind(fields, field) else {
             continue;
         };
+        if kind == Kind::Json {
+            let path = [
+                Step::Key("resources"),
+                Step::Key(name),
+                Step::Key("filters"),
+                Step::Key(field),
+            ];
+            report.at(
+                &path,
+                format!("{field:?} is an object: it cannot be filtered on"),
+            );
+            continue;
+        }
         let mut parsed = Vec::new();
         for lookup in lookups {
             match Lookup::parse(lookup) {
+                Some(l) if l.on_text() && !matches!(kind, Kind::Text | Kind::Date | Kind::Uuid) => {
+                    let path = [
+                        Step::Key("resources"),
+                        Step::Key(name),
+                        Step::Key("filters"),
+                        Step::Key(field),
+                    ];
+                    report.at(
+                        &path,
+                        format!("lookup {lookup:?} compares text, and {field:?} is not text (each database writes its values as text differently): use exact, in, gt, gte, lt or lte"),
+                    );
+                }
                 Some(l) => parsed.push(l),
                 None => {
                     let path = [
@@ -824,20 +853,30 @@ fn check_field_lists(name: &str, def: &ResourceDef, fields: &[Field], report: &m
     lists.insert("ordering", def.ordering.iter().collect());
     for (list, names) in lists {
         for field in names {
-            if column_kind(fields, field).is_none() {
-                let path = [
-                    Step::Key("resources"),
-                    Step::Key(name),
-                    Step::Key(list),
-                    Step::Key(field),
-                ];
-                report.at(
+            let path = [
+                Step::Key("resources"),
+                Step::Key(name),
+                Step::Key(list),
+                Step::Key(field),
+            ];
+            match column_kind(fields, field) {
+                None => report.at(
                     &path,
                     format!(
                         "{list} names {field:?}, which is not a column property of {}",
                         def.representation
                     ),
-                );
+                ),
+                Some((kind, _))
+                    if list == "search"
+                        && !matches!(kind, Kind::Text | Kind::Date | Kind::Uuid) =>
+                {
+                    report.at(&path, format!("search looks into text, and {field:?} is not text (each database writes its values as text differently)"));
+                }
+                Some((Kind::Json, _)) if list == "ordering" => {
+                    report.at(&path, format!("{field:?} is an object: the databases order JSON differently, so it cannot be an ordering field"));
+                }
+                Some(_) => {}
             }
         }
     }
