@@ -47,6 +47,13 @@ pub enum ApiError {
     RequestViolation(Vec<String>),
     /// A proxied upstream's answer violates the contract (`validate: enforce`).
     UpstreamViolation(Vec<String>),
+    /// No credentials (401); the `WWW-Authenticate` challenge.
+    NotAuthenticated(String),
+    /// Credentials that do not check out (401); the `WWW-Authenticate` challenge.
+    BadCredentials(String),
+    /// Valid credentials without the permission (403); the `WWW-Authenticate` challenge,
+    /// or empty.
+    Forbidden(String),
     /// A bug or an unexpected failure; the cause is for the log.
     Internal(String),
     /// Over a rate limit: a 429 saying in how many seconds (rounded up) a request is
@@ -92,6 +99,16 @@ impl UpstreamFault {
 }
 
 impl ApiError {
+    /// The `WWW-Authenticate` challenge of a 401 or 403, when there is one.
+    pub fn challenge(&self) -> Option<&str> {
+        match self {
+            ApiError::NotAuthenticated(c)
+            | ApiError::BadCredentials(c)
+            | ApiError::Forbidden(c) => Some(c.as_str()).filter(|c| !c.is_empty()),
+            _ => None,
+        }
+    }
+
     /// The HTTP status of the answer.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -106,6 +123,8 @@ impl ApiError {
             ApiError::TooManyParameters | ApiError::TooDeep(_) | ApiError::RequestViolation(_) => {
                 StatusCode::BAD_REQUEST
             }
+            ApiError::NotAuthenticated(_) | ApiError::BadCredentials(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Upstream(UpstreamFault::Timeout) => StatusCode::GATEWAY_TIMEOUT,
@@ -152,6 +171,13 @@ impl ApiError {
             ApiError::TooManyParameters => "Too many query parameters.".to_owned(),
             ApiError::TooDeep(limit) => {
                 format!("JSON parse error - nested deeper than {limit} levels")
+            }
+            ApiError::NotAuthenticated(_) => {
+                "Authentication credentials were not provided.".to_owned()
+            }
+            ApiError::BadCredentials(_) => "Incorrect authentication credentials.".to_owned(),
+            ApiError::Forbidden(_) => {
+                "You do not have permission to perform this action.".to_owned()
             }
             ApiError::Timeout => "The request took too long; try again shortly.".to_owned(),
             ApiError::Unavailable(_) => {

@@ -35,6 +35,8 @@
 //!   `/contract`, `/mirror`); [`trace`]: W3C `traceparent`.
 //! - [`limiter`]: the rate limiters of a contract (in memory, or shared through Redis), which
 //!   the rate-limit layer asks.
+//! - [`auth`]: the compiled `security:` block (JWT and API-key schemes, each route's
+//!   requirement) and the check of a request's credentials; the auth layer runs it.
 //! - [`listen`]: accepting connections up to a limit, for both listeners.
 //! - [`compat`]: every rule imitated from Python, Django or DRF, and nothing else (a leaf).
 //! - [`metadata`] (OPTIONS) and [`openapi`] (the OpenAPI 3.1 document) derive from the
@@ -43,6 +45,7 @@
 //! Nothing here names a resource, table, column or message of any particular API.
 
 pub mod admin;
+pub mod auth;
 pub mod compat;
 pub mod config;
 pub mod contract;

@@ -53,7 +53,9 @@ fn field_info(resource: &Resource) -> Map<String, Value> {
             Kind::Number => "float",
             Kind::Boolean => "boolean",
             Kind::Timestamp => "datetime",
-            Kind::IdList => "field",
+            Kind::Date => "date",
+            Kind::IdList | Kind::Json => "field",
+            Kind::Uuid => "string",
             Kind::Text if rule("format").and_then(Value::as_str) == Some("email") => "email",
             Kind::Text => "string",
         };

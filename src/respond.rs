@@ -175,6 +175,9 @@ pub fn error(err: &ApiError, render: Render, allow: Option<&HeaderValue>) -> Res
         }
         _ => {}
     }
+    if let Some(challenge) = err.challenge().and_then(|c| HeaderValue::from_str(c).ok()) {
+        headers.insert(header::WWW_AUTHENTICATE, challenge);
+    }
     response
 }
 

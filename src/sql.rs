@@ -304,9 +304,22 @@ fn order_by(dialect: Dialect, terms: impl Iterator<Item = (String, bool)>) -> St
 /// A write's placeholder, cast where the bound type is not the column's.
 fn placeholder(st: &mut Statement, assign: &Assign) -> String {
     let p = st.bind_typed(assign.kind, assign.value.clone());
-    match (st.dialect, assign.kind) {
-        (Dialect::Postgres, Kind::Timestamp) => format!("{p}::timestamptz"),
+    match (st.dialect, text_cast(assign.kind)) {
+        (Dialect::Postgres, Some(cast)) => format!("{p}::{cast}"),
         _ => p,
+    }
+}
+
+/// The PostgreSQL type a kind's text is cast to (it travels as text); `None` for text
+/// itself and for the kinds bound as their own type. JSON is cast to jsonb, which a json
+/// column takes by assignment.
+fn text_cast(kind: Kind) -> Option<&'static str> {
+    match kind {
+        Kind::Timestamp => Some("timestamptz"),
+        Kind::Date => Some("date"),
+        Kind::Uuid => Some("uuid"),
+        Kind::Json => Some("jsonb"),
+        _ => None,
     }
 }
 
@@ -374,7 +387,7 @@ fn cast(kind: Kind) -> &'static str {
         Kind::Integer => "int8",
         Kind::Number => "float8",
         Kind::Boolean => "bool",
-        Kind::Text => "text",
+        Kind::Text | Kind::Date | Kind::Uuid | Kind::Json => "text",
         Kind::Timestamp => "timestamptz",
         Kind::IdList => "int8[]",
     }
@@ -485,12 +498,10 @@ fn compared(st: &mut Statement, filter: &Filter) -> String {
     if st.dialect == Dialect::Sqlite {
         return p;
     }
-    match (filter.kind, &filter.value) {
-        (Kind::Timestamp, SqlValue::TextList(_)) => format!("{p}::timestamptz[]"),
-        (Kind::Timestamp, _) => format!("{p}::timestamptz"),
-        (Kind::Text, _) => p,
-        (_, SqlValue::TextList(_)) => format!("{p}::text[]"),
-        _ => p,
+    match (text_cast(filter.kind), &filter.value) {
+        (Some(cast), SqlValue::TextList(_)) => format!("{p}::{cast}[]"),
+        (Some(cast), _) => format!("{p}::{cast}"),
+        (None, _) => p,
     }
 }
 

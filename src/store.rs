@@ -310,14 +310,16 @@ fn rfc3339(at: SystemTime) -> String {
     chrono::DateTime::<chrono::Utc>::from(at).to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
-/// The contract files of `dir` in the order they are hashed: `routes.yaml`, then every file
-/// under `schemas/` by path, as paths relative to `dir` with `/` between parts.
+/// The contract files of `dir` in the order they are hashed: `routes.yaml`, the folder's other
+/// YAML and JSON files (upstreams' OpenAPI documents, API-key files), then every file under
+/// `schemas/` and `keys/` (public keys, JWKS files) by path, as paths relative to `dir` with `/` between parts.
 fn contract_files(dir: &Path) -> Result<Vec<String>, Problem> {
     let mut files = Vec::new();
-    let mut pending = vec![String::from("schemas")];
+    let mut pending = vec![String::from("schemas"), String::from("keys")];
     while let Some(folder) = pending.pop() {
-        // A route table that only proxies may have no schemas of its own.
-        if folder == "schemas" && !dir.join(&folder).exists() {
+        // A route table that only proxies may have no schemas of its own, and one without
+        // public key files no `keys/`.
+        if (folder == "schemas" || folder == "keys") && !dir.join(&folder).exists() {
             continue;
         }
         let entries = std::fs::read_dir(dir.join(&folder)).map_err(|e| Problem {
@@ -453,11 +455,13 @@ fn watch_folder(
     watcher
         .watch(dir, RecursiveMode::NonRecursive)
         .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
-    let schemas = dir.join("schemas");
-    if schemas.exists() {
-        watcher
-            .watch(&schemas, RecursiveMode::Recursive)
-            .map_err(|e| format!("cannot watch {}: {e}", schemas.display()))?;
+    for folder in ["schemas", "keys"] {
+        let folder = dir.join(folder);
+        if folder.exists() {
+            watcher
+                .watch(&folder, RecursiveMode::Recursive)
+                .map_err(|e| format!("cannot watch {}: {e}", folder.display()))?;
+        }
     }
     runtime.spawn(async move {
         let _watching = watcher;
@@ -483,7 +487,8 @@ fn counts(dir: &Path, event: &notify::Event) -> bool {
     !read && (event.paths.is_empty() || event.paths.iter().any(|p| contract_file(dir, p)))
 }
 
-/// `routes.yaml`, anything under `schemas/`, and the `..name` entries through which a
+/// `routes.yaml`, the folder's YAML and JSON files, anything under `schemas/` and `keys/`,
+/// and the `..name` entries through which a
 /// deployment swaps the whole folder at once (a Kubernetes ConfigMap's `..data`). Nothing
 /// else of the folder counts: the spec folder is often a project's root, where the SQLite
 /// database, logs and build output are written all the time.
@@ -494,7 +499,7 @@ fn contract_file(dir: &Path, path: &Path) -> bool {
         .map(|c| c.as_os_str().to_string_lossy());
     match parts.next().as_deref() {
         Some("routes.yaml") => parts.next().is_none(),
-        Some("schemas") => true,
+        Some("schemas" | "keys") => true,
         // An upstream's OpenAPI document (`openapi:` names a file of the folder).
         Some(name) if is_document(name) => parts.next().is_none(),
         Some(name) => name.starts_with(".."),

@@ -180,6 +180,60 @@ on_both! {
     }
 }
 
+/// A signed token for `subject` that `examples/secured/` accepts for reads.
+fn token(subject: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let claims = json!({"sub": subject, "exp": now + 600, "scope": "users:read"});
+    let key = jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()).expect("a secret");
+    jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).expect("signs")
+}
+
+const SECRET: &str = "a-test-secret-of-at-least-32-bytes!!";
+
+fn secured(db: common::Db, redis_url: &str) -> Gateway {
+    let spec = users_spec().join("examples/secured");
+    let env = [
+        ("JWT_SECRET", SECRET),
+        ("RATE_LIMIT", "2"),
+        ("REDIS_URL", redis_url),
+    ];
+    Gateway::start_with_env(db, &spec, &[], &env)
+}
+
+fn read_as(gw: &Gateway, token: &str) -> common::Reply {
+    gw.send(
+        "GET",
+        "/api/users/",
+        &[("Authorization", &format!("Bearer {token}"))],
+        b"",
+    )
+}
+
+on_both! {
+    /// `examples/secured/`: each token subject has its own `${RATE_LIMIT}` a minute, in
+    /// memory without `REDIS_URL`, and shared by two instances with it.
+    fn the_secured_example_limits_each_subject(db) {
+        // Subjects of their own, so a count left in Redis by an earlier run cannot interfere.
+        let alice = token(&format!("alice-{}", prefix()));
+        let bob = token(&format!("bob-{}", prefix()));
+        let gw = secured(db, "");
+        assert_eq!(read_as(&gw, &alice).status, 200);
+        let second = read_as(&gw, &alice);
+        assert_eq!(second.header("ratelimit-policy"), Some("\"per_subject\";q=2;w=60"));
+        assert_eq!(read_as(&gw, &alice).status, 429);
+        assert_eq!(read_as(&gw, &bob).status, 200);
+        assert_eq!(gw.get("/api/users/").status, 401, "no token: refused before any count");
+        let shared = [secured(db, "redis://127.0.0.1:6379"), secured(db, "redis://127.0.0.1:6379")];
+        assert_eq!(read_as(&shared[0], &alice).status, 200);
+        assert_eq!(read_as(&shared[1], &alice).status, 200);
+        assert_eq!(read_as(&shared[0], &alice).status, 429);
+        assert_eq!(read_as(&shared[1], &alice).status, 429);
+        assert_eq!(read_as(&shared[1], &bob).status, 200);
+    }
+}
+
 /// A private Redis on a free loopback port, stopped when dropped.
 struct PrivateRedis {
     port: u16,

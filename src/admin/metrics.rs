@@ -199,6 +199,8 @@ pub struct Metrics {
     mirror: super::mirror::MirrorMetrics,
     /// Rate-limit decisions and Redis failures.
     rate_limit: super::ratelimit::RateLimitMetrics,
+    /// Authentication results, per scheme.
+    auth: super::auth::AuthMetrics,
 }
 
 /// A reading of the pool: connections open, and busy.
@@ -293,8 +295,10 @@ impl Metrics {
         let upstream = super::upstream::UpstreamMetrics::register(&mut registry);
         let mirror = super::mirror::MirrorMetrics::register(&mut registry);
         let rate_limit = super::ratelimit::RateLimitMetrics::register(&mut registry);
+        let auth = super::auth::AuthMetrics::register(&mut registry);
         Metrics {
             rate_limit,
+            auth,
             upstream,
             mirror,
             id: INSTANCES.fetch_add(1, Ordering::Relaxed),
@@ -441,6 +445,12 @@ impl Metrics {
     /// Counts a decision the Redis store of `limit` failed to make.
     pub fn rate_limit_redis_error(&self, limit: &Arc<str>) {
         self.rate_limit.redis_error(limit);
+    }
+
+    /// Counts an authentication result of `scheme` (`ok`, `missing`, `invalid`,
+    /// `forbidden`).
+    pub fn auth(&self, scheme: &str, result: &'static str) {
+        self.auth.count(scheme, result);
     }
 
     /// Counts a contract reload by what became of it.

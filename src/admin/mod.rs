@@ -13,6 +13,7 @@
 //!
 //! GET and HEAD only (405 otherwise); any other path is a 404.
 
+mod auth;
 pub mod histogram;
 pub mod metrics;
 mod mirror;

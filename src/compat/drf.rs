@@ -33,3 +33,25 @@ pub fn escape_line_separators(out: Vec<u8>) -> Vec<u8> {
         .replace('\u{2029}', "\\u2029")
         .into_bytes()
 }
+
+/// DRF's `DecimalField` and `CharField` messages for a value its model
+/// field's column would not hold, by the key a schema's `x-messages` can override them
+/// with; `{n}` is the column's limit.
+pub const COLUMN_MESSAGES: [(&str, &str); 4] = [
+    (
+        "max_digits",
+        "Ensure that there are no more than {n} digits in total.",
+    ),
+    (
+        "max_decimal_places",
+        "Ensure that there are no more than {n} decimal places.",
+    ),
+    (
+        "max_whole_digits",
+        "Ensure that there are no more than {n} digits before the decimal point.",
+    ),
+    (
+        "max_length",
+        "Ensure this field has no more than {n} characters.",
+    ),
+];

@@ -28,6 +28,8 @@ pub struct RouteTable {
     /// Named rate limits, which routes (or `settings.rate_limit`) apply by name.
     #[serde(default)]
     pub rate_limits: BTreeMap<String, super::limits::LimitDef>,
+    /// Who may call: authentication schemes and what each route requires.
+    pub security: Option<super::security::SecurityDef>,
 }
 
 /// Settings that belong with the contract rather than with one deployment.
@@ -202,6 +204,9 @@ pub struct RouteDef {
     pub rate_limit: Option<String>,
     /// The route's CORS policy, or `off` (default: `settings.cors`).
     pub cors: Option<super::cors::RouteCorsDef>,
+    /// What a caller needs (`public`, or schemes and scopes); the `security:` block's
+    /// `default` when absent.
+    pub security: Option<super::security::RequirementDef>,
 }
 
 /// What a method of a route does: an action served natively (or by the route's upstream), or

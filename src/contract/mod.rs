@@ -17,6 +17,7 @@ pub mod mirror;
 pub mod oas;
 pub mod policy;
 pub mod schema;
+pub mod security;
 pub mod upstream;
 mod yaml;
 
@@ -87,6 +88,8 @@ pub struct Spec {
     pub version: String,
     /// The rate limits and CORS policies, by route.
     pub policies: policy::Policies,
+    /// Who may call each route, when `routes.yaml` has a `security:` block.
+    pub security: Option<crate::auth::Security>,
 }
 
 impl Spec {
@@ -331,6 +334,9 @@ pub struct Resource {
     /// The representation as a SQL projection, per dialect, built once by
     /// `sql::select_list`.
     pub projection: [std::sync::OnceLock<String>; 2],
+    /// The table's column types, read from the database once per contract (by the check a
+    /// reload makes, or by the first write), for the values a column would round or cut.
+    pub columns: std::sync::OnceLock<crate::plan::Columns>,
 }
 
 /// Collects problems with their locations in one file.
@@ -472,11 +478,32 @@ pub fn load(dir: &Path) -> Result<Spec, Vec<Problem>> {
         );
     }
     let policies = policy::compile(&table, &mut report);
+    let security = table.security.as_ref().and_then(|def| {
+        let own: Vec<_> = (0..routes.len())
+            .map(|i| table.routes.get(i).and_then(|r| r.security.as_ref()))
+            .collect();
+        security::compile(def, &own, dir)
+            .map_err(|problems| {
+                for (at, message) in problems {
+                    report.at(&at.steps(), message);
+                }
+            })
+            .ok()
+    });
+    if table.security.is_none() {
+        for (i, route) in table.routes.iter().enumerate() {
+            if route.security.is_some() {
+                let at = [Step::Key("routes"), Step::Item(i), Step::Key("security")];
+                report.at(&at, "a route's `security:` needs the top-level `security:` block that names the schemes");
+            }
+        }
+    }
     if !report.problems.is_empty() {
         return Err(report.problems);
     }
     Ok(Spec {
         policies,
+        security,
         routes,
         resources,
         upstreams,
@@ -619,6 +646,7 @@ fn compile_resource(
         max_page_size: def.max_page_size,
         default_ordering,
         projection: Default::default(),
+        columns: Default::default(),
     })
 }
 
@@ -752,9 +780,34 @@ fn compile_filters(
         let Some((kind, column)) = column_kind(fields, field) else {
             continue;
         };
+        if kind == Kind::Json {
+            let path = [
+                Step::Key("resources"),
+                Step::Key(name),
+                Step::Key("filters"),
+                Step::Key(field),
+            ];
+            report.at(
+                &path,
+                format!("{field:?} is an object: it cannot be filtered on"),
+            );
+            continue;
+        }
         let mut parsed = Vec::new();
         for lookup in lookups {
             match Lookup::parse(lookup) {
+                Some(l) if l.on_text() && !matches!(kind, Kind::Text | Kind::Date | Kind::Uuid) => {
+                    let path = [
+                        Step::Key("resources"),
+                        Step::Key(name),
+                        Step::Key("filters"),
+                        Step::Key(field),
+                    ];
+                    report.at(
+                        &path,
+                        format!("lookup {lookup:?} compares text, and {field:?} is not text (each database writes its values as text differently): use exact, in, gt, gte, lt or lte"),
+                    );
+                }
                 Some(l) => parsed.push(l),
                 None => {
                     let path = [
@@ -807,20 +860,30 @@ fn check_field_lists(name: &str, def: &ResourceDef, fields: &[Field], report: &m
     lists.insert("ordering", def.ordering.iter().collect());
     for (list, names) in lists {
         for field in names {
-            if column_kind(fields, field).is_none() {
-                let path = [
-                    Step::Key("resources"),
-                    Step::Key(name),
-                    Step::Key(list),
-                    Step::Key(field),
-                ];
-                report.at(
+            let path = [
+                Step::Key("resources"),
+                Step::Key(name),
+                Step::Key(list),
+                Step::Key(field),
+            ];
+            match column_kind(fields, field) {
+                None => report.at(
                     &path,
                     format!(
                         "{list} names {field:?}, which is not a column property of {}",
                         def.representation
                     ),
-                );
+                ),
+                Some((kind, _))
+                    if list == "search"
+                        && !matches!(kind, Kind::Text | Kind::Date | Kind::Uuid) =>
+                {
+                    report.at(&path, format!("search looks into text, and {field:?} is not text (each database writes its values as text differently)"));
+                }
+                Some((Kind::Json, _)) if list == "ordering" => {
+                    report.at(&path, format!("{field:?} is an object: the databases order JSON differently, so it cannot be an ordering field"));
+                }
+                Some(_) => {}
             }
         }
     }

@@ -39,7 +39,7 @@ impl Compiled {
         for (name, prop) in props {
             if kind_of(prop).is_none() {
                 return Err(format!(
-                    "property {name:?} needs a `type` of integer, number, boolean, string or array of integers (optionally with null)"
+                    "property {name:?} needs a `type` of integer, number, boolean, string, object or array of integers (optionally with null)"
                 ));
             }
         }
@@ -64,10 +64,13 @@ fn kind_of(prop: &Value) -> Option<(Kind, bool)> {
         "integer" => Kind::Integer,
         "number" => Kind::Number,
         "boolean" => Kind::Boolean,
-        "string" if prop.get("format").and_then(Value::as_str) == Some("date-time") => {
-            Kind::Timestamp
-        }
-        "string" => Kind::Text,
+        "string" => match prop.get("format").and_then(Value::as_str) {
+            Some("date-time") => Kind::Timestamp,
+            Some("date") => Kind::Date,
+            Some("uuid") => Kind::Uuid,
+            _ => Kind::Text,
+        },
+        "object" => Kind::Json,
         "array" if prop.pointer("/items/type").and_then(Value::as_str) == Some("integer") => {
             Kind::IdList
         }
@@ -214,14 +217,15 @@ pub fn load_input(
     let mut fields = Vec::new();
     for (name, prop) in props {
         let (own_kind, nullable) = kind_of(prop).ok_or_else(|| {
-            format!("schemas/{file}: property {name:?} needs a `type` of integer, number, boolean or string (optionally with null)")
+            format!("schemas/{file}: property {name:?} needs a `type` of integer, number, boolean, string or object (optionally with null)")
         })?;
         let (kind, column) = column(name).ok_or_else(|| {
             format!(
                 "schemas/{file}: property {name:?} is not a column property of the representation"
             )
         })?;
-        if kind != own_kind && !(kind == Kind::Timestamp && own_kind == Kind::Text) {
+        let text_like = matches!(kind, Kind::Timestamp | Kind::Date | Kind::Uuid);
+        if kind != own_kind && !(text_like && own_kind == Kind::Text) {
             return Err(format!(
                 "schemas/{file}: property {name:?} has another type than in the representation"
             ));
@@ -270,6 +274,14 @@ mod tests {
         assert_eq!(
             kind_of(&json!({"type": "array", "items": {"type": "integer"}})),
             Some((Kind::IdList, false))
+        );
+        assert_eq!(
+            kind_of(&json!({"type": "string", "format": "uuid"})),
+            Some((Kind::Uuid, false))
+        );
+        assert_eq!(
+            kind_of(&json!({"type": ["object", "null"]})),
+            Some((Kind::Json, true))
         );
         assert_eq!(kind_of(&json!({"type": ["string", "integer"]})), None);
         assert_eq!(kind_of(&json!({})), None);

@@ -4,6 +4,7 @@
 //! each have one code path, chosen once when the pool is made; everything above sees one
 //! [`Db`] and one [`Row`]. Migrations run on sqlx for both.
 
+pub mod catalog;
 mod postgres;
 pub mod reach;
 mod sqlite;
@@ -18,7 +19,7 @@ use sqlx::{Arguments, Row as _, SqlSafeStr, SqlitePool};
 
 use crate::config::Limits;
 use crate::contract::{Field, Source, Spec};
-use crate::plan::{Kind, SqlValue};
+use crate::plan::{Columns, Kind, SqlValue, canonical_json};
 use crate::sql::{Dialect, Statement};
 
 pub use sqlite::upper;
@@ -193,77 +194,108 @@ impl Db {
         })
     }
 
-    /// Every `(table, column)` the spec names that the database lacks, as messages.
+    /// Runs a write in a transaction of its own and commits it only when `accept` takes
+    /// its first row (builds the answer from it): a write whose answer cannot be made is
+    /// rolled back, never left behind an error. `None` when the statement gave no row.
+    pub async fn write<T, E>(
+        &self,
+        st: &Statement,
+        accept: impl FnOnce(Row) -> Result<T, E>,
+    ) -> Result<Option<Result<T, E>>, DbError> {
+        match self {
+            Db::Postgres(clients) => clients.write(st, |row| accept(Row::Postgres(row))).await,
+            Db::Sqlite(pool) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let row = sqlite_query(st)?.fetch_optional(&mut *tx).await?;
+                let outcome = row.map(|row| accept(Row::Sqlite(row)));
+                if matches!(outcome, Some(Ok(_))) {
+                    tx.commit().await?;
+                } else {
+                    tx.rollback().await?;
+                }
+                Ok(outcome)
+            }
+        }
+    }
+
+    /// Every problem between the spec and the database, as sentences: a `(table, column)`
+    /// the spec names that the database lacks, and a column whose type cannot keep its
+    /// field's values (with what to use instead). Each resource's column types are kept
+    /// with it for its writes.
     pub async fn missing_columns(&self, spec: &Spec) -> Result<Vec<String>, DbError> {
-        let mut wanted: Vec<(String, String, String)> = Vec::new();
+        let mut problems = Vec::new();
         for resource in &spec.resources {
-            let name = |ident: &crate::contract::ident::Ident| ident.name().into_owned();
-            let table = name(&resource.table);
+            let table = resource.table.name().into_owned();
+            let columns = self.table_columns(&table).await?;
+            if columns.is_empty() {
+                problems.push(no_table(&resource.name, &table));
+                continue;
+            }
             for field in &resource.fields {
                 match &field.source {
                     Source::Column(c) => {
-                        wanted.push((resource.name.clone(), table.clone(), name(c)))
+                        let column = c.name().into_owned();
+                        match columns.get(&column) {
+                            None => problems.push(no_column(&resource.name, &table, &column)),
+                            Some(found) => problems.extend(
+                                catalog::mismatch(field.kind, found, self.dialect()).map(|why| {
+                                    format!(
+                                        "resource {:?}: field {:?} ({}) cannot be kept in column {table}.{column} of type `{}` on {}: {why}",
+                                        resource.name,
+                                        field.name,
+                                        catalog::kind_name(field.kind),
+                                        found.declared,
+                                        self.dialect().name()
+                                    )
+                                }),
+                            ),
+                        }
                     }
                     Source::Relation {
                         through,
                         source,
                         target,
                     } => {
-                        wanted.push((resource.name.clone(), name(through), name(source)));
-                        wanted.push((resource.name.clone(), name(through), name(target)));
+                        let through = through.name().into_owned();
+                        let joined = self.table_columns(&through).await?;
+                        if joined.is_empty() {
+                            problems.push(no_table(&resource.name, &through));
+                            continue;
+                        }
+                        for c in [source, target] {
+                            let column = c.name().into_owned();
+                            if !joined.contains_key(&column) {
+                                problems.push(no_column(&resource.name, &through, &column));
+                            }
+                        }
                     }
                 }
             }
-        }
-        let mut missing = Vec::new();
-        let mut absent: Vec<String> = Vec::new();
-        for (resource, table, column) in wanted {
-            if absent.contains(&table) {
-                continue;
-            }
-            if !self.has_table(&table).await? {
-                missing.push(format!(
-                    "resource {resource:?}: table {table} does not exist in the database: run \
-                     `specgate migrate` (or check the table's name in routes.yaml and the \
-                     migrations)"
-                ));
-                absent.push(table);
-                continue;
-            }
-            if !self.has_column(&table, &column).await? {
-                missing.push(format!(
-                    "resource {resource:?}: the database has no column {table}.{column}"
-                ));
+            // Another check of the same contract may have set them first: equal. A table
+            // that does not exist yet keeps nothing, so a write reads it again.
+            if !columns.is_empty() {
+                let _ = resource.columns.set(columns);
             }
         }
-        Ok(missing)
+        Ok(problems)
     }
 
-    async fn has_table(&self, table: &str) -> Result<bool, DbError> {
-        let found: Option<(i32,)> = match self {
-            Db::Postgres(clients) => return clients.has_table(table).await,
+    /// The column types of `table` (none when there is no such table).
+    pub async fn table_columns(&self, table: &str) -> Result<Columns, DbError> {
+        match self {
+            Db::Postgres(clients) => clients.table_columns(table).await,
             Db::Sqlite(pool) => {
-                sqlx::query_as("SELECT 1 FROM pragma_table_info(?1) LIMIT 1")
-                    .bind(table)
-                    .fetch_optional(pool)
-                    .await?
+                let rows: Vec<(String, String)> =
+                    sqlx::query_as("SELECT name, type FROM pragma_table_info(?1)")
+                        .bind(table)
+                        .fetch_all(pool)
+                        .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(name, declared)| (name, catalog::sqlite_type(&declared)))
+                    .collect())
             }
-        };
-        Ok(found.is_some())
-    }
-
-    async fn has_column(&self, table: &str, column: &str) -> Result<bool, DbError> {
-        let found: Option<(i32,)> = match self {
-            Db::Postgres(clients) => return clients.has_column(table, column).await,
-            Db::Sqlite(pool) => {
-                sqlx::query_as("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2")
-                    .bind(table)
-                    .bind(column)
-                    .fetch_optional(pool)
-                    .await?
-            }
-        };
-        Ok(found.is_some())
+        }
     }
 
     /// Whether the database answers now (for the readiness endpoint).
@@ -282,6 +314,18 @@ impl Db {
             Db::Sqlite(pool) => pool.close().await,
         }
     }
+}
+
+/// The message for a column the database lacks.
+fn no_table(resource: &str, table: &str) -> String {
+    format!(
+        "resource {resource:?}: table {table} does not exist in the database: run `specgate \
+         migrate` (or check the table's name in routes.yaml and the migrations)"
+    )
+}
+
+fn no_column(resource: &str, table: &str, column: &str) -> String {
+    format!("resource {resource:?}: the database has no column {table}.{column}")
 }
 
 /// The migrations in `dir` that apply to `dialect`, read from `NNNN_description.sql` files,
@@ -411,6 +455,8 @@ fn sqlite_query(
             SqlValue::Text(v) => args.add(v.clone()),
             SqlValue::TextList(v) => args.add(Value::from(v.clone()).to_string()),
             SqlValue::IntList(v) => args.add(Value::from(v.clone()).to_string()),
+            SqlValue::FloatList(v) => args.add(Value::from(v.clone()).to_string()),
+            SqlValue::BoolList(v) => args.add(Value::from(v.clone()).to_string()),
         };
         added.map_err(|e| DbError::Other(format!("cannot bind parameter: {e}")))?;
     }
@@ -444,6 +490,37 @@ impl Row {
             Row::Postgres(row) => pg_column(row, at),
             Row::Sqlite(row) => sqlite_text_as(row, at, "a timestamp", sqlite::read_timestamp),
         }
+    }
+
+    /// A number; SQLite gives back what its affinity stored (a NUMERIC column keeps 100 as
+    /// INTEGER and 1.5 as REAL), and both are numbers.
+    fn number(&self, at: usize) -> Result<Option<f64>, DbError> {
+        let Row::Sqlite(row) = self else {
+            return self.get::<f64>(at);
+        };
+        let raw = row.try_get_raw(at)?;
+        if sqlx::ValueRef::is_null(&raw) {
+            return Ok(None);
+        }
+        let stored = sqlx::TypeInfo::name(&*sqlx::ValueRef::type_info(&raw)).to_owned();
+        match stored.as_str() {
+            "INTEGER" => Ok(row.try_get::<Option<i64>, _>(at)?.map(|i| i as f64)),
+            "REAL" => Ok(row.try_get::<Option<f64>, _>(at)?),
+            _ => Err(DbError::Other(format!(
+                "column {at} holds {stored} where a number was expected"
+            ))),
+        }
+    }
+
+    /// A JSON document, stored as jsonb or json (read as text) or as SQLite text.
+    fn json(&self, at: usize) -> Result<Option<Value>, DbError> {
+        self.get::<String>(at)?
+            .map(|text| {
+                serde_json::from_str(&text)
+                    .map(canonical_json)
+                    .map_err(|e| DbError::Other(format!("column {at} is not JSON: {e}")))
+            })
+            .transpose()
     }
 
     fn id_list(&self, at: usize) -> Result<Option<Vec<i64>>, DbError> {
@@ -495,9 +572,10 @@ pub fn decode(row: &Row, fields: &[Field], start: usize) -> Result<Map<String, V
         let at = start + i;
         let value = match field.kind {
             Kind::Integer => row.get::<i64>(at)?.map(Value::from),
-            Kind::Number => row.get::<f64>(at)?.map(Value::from),
+            Kind::Number => row.number(at)?.map(Value::from),
             Kind::Boolean => row.get::<bool>(at)?.map(Value::from),
-            Kind::Text => row.get::<String>(at)?.map(Value::from),
+            Kind::Text | Kind::Date | Kind::Uuid => row.get::<String>(at)?.map(Value::from),
+            Kind::Json => row.json(at)?,
             Kind::Timestamp => row.timestamp(at)?.map(|t| Value::from(timestamp(t))),
             Kind::IdList => row.id_list(at)?.map(Value::from),
         };

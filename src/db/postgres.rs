@@ -19,9 +19,9 @@ use bytes::BytesMut;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use tokio_postgres::{Client, Config, NoTls, Row, Statement as Prepared};
 
-use super::DbError;
+use super::{DbError, catalog};
 use crate::config::Limits;
-use crate::plan::SqlValue;
+use crate::plan::{Columns, SqlValue};
 use crate::sql::Statement;
 
 /// How many distinct statements a connection keeps prepared before it starts over.
@@ -34,7 +34,20 @@ pub struct Clients {
     /// The session setting the start-up options make, as the statement log shows it.
     session: String,
     slots: Vec<Slot>,
+    /// Connections each lent whole to one write at a time, for its transaction (the
+    /// shared ones cannot hold one: other requests' statements travel on them).
+    writers: Vec<tokio::sync::Mutex<Writer>>,
+    /// Which writer a write waits for when all are busy (in turn).
+    next_writer: AtomicUsize,
     connect_timeout: Duration,
+}
+
+/// A connection for writes, and whether a transaction may still be open on it (its write
+/// was dropped halfway): such a connection is closed, not reused.
+#[derive(Default)]
+struct Writer {
+    conn: Option<Arc<Conn>>,
+    open_transaction: bool,
 }
 
 /// One connection, opened on first need and reopened when it has closed.
@@ -76,6 +89,15 @@ impl Clients {
                 state.1 += usize::from(conn.in_flight.load(Ordering::Relaxed) > 0);
             }
         }
+        for writer in &self.writers {
+            match writer.try_lock() {
+                Ok(idle) if idle.conn.as_ref().is_some_and(|c| !c.client.is_closed()) => {
+                    state.0 += 1
+                }
+                Ok(_) => {}
+                Err(_) => state = (state.0 + 1, state.1 + 1),
+            }
+        }
         state
     }
 
@@ -95,6 +117,9 @@ impl Clients {
                 connecting: tokio::sync::Mutex::new(()),
             })
             .collect();
+        let writers = (0..max_connections.max(1))
+            .map(|_| tokio::sync::Mutex::default())
+            .collect();
         Ok(Clients {
             url: url.to_owned(),
             config,
@@ -103,6 +128,8 @@ impl Clients {
                 limits.statement_timeout.as_millis()
             ),
             slots,
+            writers,
+            next_writer: AtomicUsize::new(0),
             connect_timeout: limits.pool_timeout,
         })
     }
@@ -118,48 +145,89 @@ impl Clients {
         tracing::debug!(target: "specgate::statement", statement = ?st.sql, "sent");
         let conn = self.conn().await?;
         let _counted = InFlight::new(conn.clone());
-        let params: Vec<Param<'_>> = st.params.iter().map(Param).collect();
-        let result = if st.plan_per_call {
-            let typed: Vec<(&(dyn ToSql + Sync), Type)> = params
-                .iter()
-                .map(|p| (p as &(dyn ToSql + Sync), type_of(p.0)))
-                .collect();
-            conn.client.query_typed(&st.sql, &typed).await
-        } else {
-            let prepared = conn.prepare(&st.sql, &st.params).await.map_err(error)?;
-            let refs: Vec<&(dyn ToSql + Sync)> =
-                params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
-            conn.client.query(&prepared, &refs).await
-        };
-        result.map_err(error)
+        conn.run(st).await.map_err(error)
     }
 
-    /// Whether the current schema has a table or view `table`.
-    pub async fn has_table(&self, table: &str) -> Result<bool, DbError> {
+    /// Runs a write in a transaction of its own, on a connection lent to it alone, and
+    /// commits only when `accept` takes its first row: a write whose answer cannot be made
+    /// is rolled back. `None` when the statement gave no row (nothing to commit).
+    pub async fn write<T, E>(
+        &self,
+        st: &Statement,
+        accept: impl FnOnce(Row) -> Result<T, E>,
+    ) -> Result<Option<Result<T, E>>, DbError> {
+        tracing::debug!(target: "specgate::statement", statement = ?st.sql, "sent in a transaction");
+        let mut writer = self.writer().await?;
+        if writer.open_transaction || writer.conn.as_ref().is_none_or(|c| c.client.is_closed()) {
+            // Dropping the old connection closes it, which ends what it had open.
+            writer.conn = Some(self.connect().await?);
+        }
+        let Some(conn) = writer.conn.clone() else {
+            return Err(DbError::Unavailable("no database connection".into()));
+        };
+        writer.open_transaction = true;
+        // Pipelined: BEGIN is written first, so the statement runs inside it, and the two
+        // cost one round trip. BEGIN fails only with its connection, which the mark above
+        // then replaces.
+        let (begun, ran) = tokio::join!(conn.client.batch_execute("BEGIN"), conn.run(st));
+        begun.map_err(error)?;
+        let outcome = match ran {
+            Ok(rows) => rows.into_iter().next().map(accept),
+            Err(e) => {
+                conn.client.batch_execute("ROLLBACK").await.map_err(error)?;
+                writer.open_transaction = false;
+                return Err(error(e));
+            }
+        };
+        let end = if matches!(outcome, Some(Ok(_))) {
+            "COMMIT"
+        } else {
+            "ROLLBACK"
+        };
+        conn.client.batch_execute(end).await.map_err(error)?;
+        writer.open_transaction = false;
+        Ok(outcome)
+    }
+
+    /// A free write connection, or (all busy) the wait for one, up to the pool timeout.
+    async fn writer(&self) -> Result<tokio::sync::MutexGuard<'_, Writer>, DbError> {
+        for writer in &self.writers {
+            if let Ok(free) = writer.try_lock() {
+                return Ok(free);
+            }
+        }
+        let at = self.next_writer.fetch_add(1, Ordering::Relaxed) % self.writers.len();
+        tokio::time::timeout(self.connect_timeout, self.writers[at].lock())
+            .await
+            .map_err(|_| DbError::Unavailable("timed out waiting for a write connection".into()))
+    }
+
+    /// The column types of `table` in the current schema.
+    pub async fn table_columns(&self, table: &str) -> Result<Columns, DbError> {
         let conn = self.conn().await?;
         let rows = conn
             .client
             .query(
-                "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1",
+                "SELECT column_name::text, udt_name::text, numeric_precision, numeric_scale, character_maximum_length \
+                 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1",
                 &[&table],
             )
             .await
             .map_err(error)?;
-        Ok(!rows.is_empty())
-    }
-
-    /// Whether the current schema has `table.column`.
-    pub async fn has_column(&self, table: &str, column: &str) -> Result<bool, DbError> {
-        let conn = self.conn().await?;
-        let rows = conn
-            .client
-            .query(
-                "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2",
-                &[&table, &column],
-            )
-            .await
-            .map_err(error)?;
-        Ok(!rows.is_empty())
+        rows.iter()
+            .map(|row| {
+                let read = |e: tokio_postgres::Error| DbError::Other(format!("catalog: {e}"));
+                let name: String = row.try_get(0).map_err(read)?;
+                let udt: String = row.try_get(1).map_err(read)?;
+                let column = catalog::postgres_type(
+                    &udt,
+                    row.try_get(2).map_err(read)?,
+                    row.try_get(3).map_err(read)?,
+                    row.try_get(4).map_err(read)?,
+                );
+                Ok((name, column))
+            })
+            .collect()
     }
 
     /// Whether the server answers now.
@@ -177,6 +245,12 @@ impl Clients {
         for slot in &self.slots {
             if let Ok(mut conn) = slot.conn.write() {
                 *conn = None;
+            }
+        }
+        // A writer in use is left to its write; it goes with the pool.
+        for writer in &self.writers {
+            if let Ok(mut idle) = writer.try_lock() {
+                idle.conn = None;
             }
         }
     }
@@ -216,6 +290,15 @@ impl Clients {
         if let Some(conn) = slot.live() {
             return Ok(conn);
         }
+        let conn = self.connect().await?;
+        if let Ok(mut stored) = slot.conn.write() {
+            *stored = Some(conn.clone());
+        }
+        Ok(conn)
+    }
+
+    /// A new connection, its driver running on its own task.
+    async fn connect(&self) -> Result<Arc<Conn>, DbError> {
         let connected = tokio::time::timeout(self.connect_timeout, self.config.connect(NoTls))
             .await
             .map_err(|_| DbError::Unavailable("timed out connecting to the database".into()))?;
@@ -226,15 +309,11 @@ impl Clients {
                 tracing::warn!(error = %e, "database connection closed");
             }
         });
-        let conn = Arc::new(Conn {
+        Ok(Arc::new(Conn {
             client,
             prepared: Mutex::new(HashMap::new()),
             in_flight: AtomicUsize::new(0),
-        });
-        if let Ok(mut stored) = slot.conn.write() {
-            *stored = Some(conn.clone());
-        }
-        Ok(conn)
+        }))
     }
 }
 
@@ -246,6 +325,23 @@ impl Slot {
 }
 
 impl Conn {
+    /// Runs a statement on this connection: prepared once and reused, or sent with its
+    /// types when it must be planned for its values.
+    async fn run(&self, st: &Statement) -> Result<Vec<Row>, tokio_postgres::Error> {
+        let params: Vec<Param<'_>> = st.params.iter().map(Param).collect();
+        if st.plan_per_call {
+            let typed: Vec<(&(dyn ToSql + Sync), Type)> = params
+                .iter()
+                .map(|p| (p as &(dyn ToSql + Sync), type_of(p.0)))
+                .collect();
+            return self.client.query_typed(&st.sql, &typed).await;
+        }
+        let prepared = self.prepare(&st.sql, &st.params).await?;
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        self.client.query(&prepared, &refs).await
+    }
+
     /// The statement prepared on this connection for `sql` with these parameter types.
     async fn prepare(
         &self,
@@ -301,6 +397,8 @@ fn type_of(value: &SqlValue) -> Type {
         SqlValue::Text(_) => Type::TEXT,
         SqlValue::TextList(_) => Type::TEXT_ARRAY,
         SqlValue::IntList(_) => Type::INT8_ARRAY,
+        SqlValue::FloatList(_) => Type::FLOAT8_ARRAY,
+        SqlValue::BoolList(_) => Type::BOOL_ARRAY,
     }
 }
 
@@ -321,6 +419,8 @@ impl ToSql for Param<'_> {
             SqlValue::Text(v) => v.as_deref().to_sql(ty, out),
             SqlValue::TextList(v) => v.to_sql(ty, out),
             SqlValue::IntList(v) => v.to_sql(ty, out),
+            SqlValue::FloatList(v) => v.to_sql(ty, out),
+            SqlValue::BoolList(v) => v.to_sql(ty, out),
         }
     }
 

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::layers::{
-    Layered, Next, access_log, cors, head, method_case, metrics, query_limits, rate_limit,
+    Layered, Next, access_log, auth, cors, head, method_case, metrics, query_limits, rate_limit,
     request_id, routing, timeout, trace,
 };
 use crate::admin::Metrics;
@@ -26,8 +26,10 @@ use crate::store::ContractStore;
 /// 9. routing: the contract snapshot and the matched route, for the per-route layers below;
 /// 10. CORS: preflights answered, `Access-Control-Allow-Origin` on the rest (also on the
 ///     refusals below);
-/// 11. the rate limit: 429 over it, the `RateLimit` headers under it;
-/// 12. the gateway: resolve on that snapshot, execute, render.
+/// 11. auth: the route's requirement (401/403, or the caller and its identity headers);
+/// 12. the rate limit, keyed by that caller (else the address): 429 over it, the
+///     `RateLimit` headers under it;
+/// 13. the gateway: resolve on that snapshot, execute, render.
 pub fn build(
     gateway: impl Next,
     store: Arc<ContractStore>,
@@ -35,6 +37,7 @@ pub fn build(
     metrics: &'static Metrics,
 ) -> impl Next {
     let stack = Layered::new(rate_limit::RateLimit::new(metrics), gateway);
+    let stack = Layered::new(auth::Auth::new(metrics), stack);
     let stack = Layered::new(cors::Cors, stack);
     let stack = Layered::new(routing::Routing::new(store), stack);
     let stack = Layered::new(query_limits::QueryLimits::new(*limits), stack);

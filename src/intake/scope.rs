@@ -7,7 +7,9 @@ use crate::compat::python::{is_python_space, python_int};
 use crate::contract::ident::Ident;
 use crate::contract::{FilterField, Resource};
 use crate::error::ApiError;
-use crate::plan::{Filter, Kind, Lookup, Scope, Search, SqlValue, utc_timestamp};
+use crate::plan::{
+    Filter, Kind, Lookup, Scope, Search, SqlValue, canonical_uuid, iso_date, utc_timestamp,
+};
 
 /// The filters and search the query asks for; a bad filter value is a 400 keyed by the
 /// parameter's name.
@@ -72,20 +74,7 @@ fn filter(
                 .filter(|i| !i.is_empty())
                 .collect();
             // Only empty items (`,`): a list of nothing, which nothing is in.
-            match field.kind {
-                Kind::Integer => SqlValue::IntList(
-                    items
-                        .iter()
-                        .map(|i| python_int(i).ok_or_else(invalid))
-                        .collect::<Result<_, _>>()?,
-                ),
-                _ => SqlValue::TextList(
-                    items
-                        .into_iter()
-                        .map(|i| typed_text(field.kind, i).ok_or_else(invalid))
-                        .collect::<Result<_, _>>()?,
-                ),
-            }
+            in_list(field.kind, &items).ok_or_else(invalid)?
         }
         Lookup::Contains
         | Lookup::IContains
@@ -93,18 +82,7 @@ fn filter(
         | Lookup::IStartsWith
         | Lookup::EndsWith
         | Lookup::IEndsWith => SqlValue::Text(Some(value.to_owned())),
-        _ => match field.kind {
-            Kind::Integer => SqlValue::Int(Some(python_int(value).ok_or_else(invalid)?)),
-            Kind::Number => SqlValue::Float(Some(
-                value
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|f| f.is_finite())
-                    .ok_or_else(invalid)?,
-            )),
-            Kind::Boolean => SqlValue::Bool(Some(boolean(value).ok_or_else(invalid)?)),
-            kind => SqlValue::Text(Some(typed_text(kind, value).ok_or_else(invalid)?)),
-        },
+        _ => single(field.kind, value).ok_or_else(invalid)?,
     };
     Ok(Some(Filter {
         column: field.column.clone(),
@@ -114,12 +92,47 @@ fn filter(
     }))
 }
 
-/// Text for a text comparison; for timestamps, only text that reads as one.
-fn typed_text(kind: Kind, value: &str) -> Option<String> {
-    if kind == Kind::Timestamp && !is_timestamp(value) {
-        return None;
+/// One value compared with a column of `kind`, read as that kind's values are; `None`
+/// when it is not one, which every comparison refuses alike.
+fn single(kind: Kind, value: &str) -> Option<SqlValue> {
+    Some(match kind {
+        Kind::Integer => SqlValue::Int(Some(python_int(value)?)),
+        Kind::Number => SqlValue::Float(Some(number(value)?)),
+        Kind::Boolean => SqlValue::Bool(Some(boolean(value)?)),
+        _ => SqlValue::Text(Some(text(kind, value)?)),
+    })
+}
+
+/// The items of an `__in` list, each read as [`single`] reads a value, as one bound list.
+fn in_list(kind: Kind, items: &[&str]) -> Option<SqlValue> {
+    Some(match kind {
+        Kind::Integer => {
+            SqlValue::IntList(items.iter().map(|i| python_int(i)).collect::<Option<_>>()?)
+        }
+        Kind::Number => {
+            SqlValue::FloatList(items.iter().map(|i| number(i)).collect::<Option<_>>()?)
+        }
+        Kind::Boolean => {
+            SqlValue::BoolList(items.iter().map(|i| boolean(i)).collect::<Option<_>>()?)
+        }
+        _ => SqlValue::TextList(items.iter().map(|i| text(kind, i)).collect::<Option<_>>()?),
+    })
+}
+
+fn number(value: &str) -> Option<f64> {
+    value.parse::<f64>().ok().filter(|f| f.is_finite())
+}
+
+/// Text compared with a text-like column, in the form the column holds (a date or UUID
+/// written one way); `None` for text that is not of the kind, and for JSON.
+fn text(kind: Kind, value: &str) -> Option<String> {
+    match kind {
+        Kind::Timestamp => Some(value.to_owned()).filter(|v| is_timestamp(v)),
+        Kind::Date => iso_date(value),
+        Kind::Uuid => canonical_uuid(value),
+        Kind::Text => Some(value.to_owned()),
+        _ => None,
     }
-    Some(value.to_owned())
 }
 
 fn is_timestamp(value: &str) -> bool {

@@ -10,11 +10,11 @@
 
 use serde_json::{Map, Value};
 
-use crate::compat::drf::{FALSE_WORDS, TRUE_WORDS};
+use crate::compat::drf::{COLUMN_MESSAGES, FALSE_WORDS, TRUE_WORDS};
 use crate::compat::number::python_number_text;
 use crate::compat::python::{is_python_space, python_int, python_type};
 use crate::contract::{InputField, InputSchema};
-use crate::plan::Kind;
+use crate::plan::{ColumnType, Columns, Kind, Storage};
 
 pub use crate::error::FieldErrors;
 
@@ -78,10 +78,7 @@ pub fn check_input(schema: &InputSchema, body: Value, partial: bool) -> Result<C
     let mut checked = Checked::default();
     for (i, field) in schema.fields.iter().enumerate() {
         let value = shaped.get(&field.name);
-        if value
-            .and_then(Value::as_str)
-            .is_some_and(|s| s.contains('\0'))
-        {
+        if value.is_some_and(has_nul) {
             failed[i].push("nul".to_owned());
         }
         if failed[i].is_empty() && !fits(field, value) {
@@ -103,6 +100,17 @@ pub fn check_input(schema: &InputSchema, body: Value, partial: bool) -> Result<C
         }
     }
     Ok(checked)
+}
+
+/// Whether a string in `value` (a key, for a JSON document) holds a NUL character, which
+/// no query can carry and PostgreSQL's jsonb refuses.
+fn has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
 }
 
 fn body_message(schema: &InputSchema, key: &str, type_name: &str) -> String {
@@ -135,7 +143,7 @@ fn shape(schema: &InputSchema, mut object: Map<String, Value>) -> Map<String, Va
 
 fn coerce(field: &InputField, value: Value) -> Value {
     match (field.kind, value) {
-        (Kind::Text | Kind::Timestamp, Value::Number(n)) => {
+        (Kind::Text | Kind::Timestamp | Kind::Date | Kind::Uuid, Value::Number(n)) => {
             coerce(field, Value::String(python_number_text(&n.to_string())))
         }
         (Kind::Integer, Value::Number(n)) if n.as_i64().is_none() => match n.as_f64() {
@@ -166,7 +174,10 @@ fn coerce(field: &InputField, value: Value) -> Value {
 /// nothing but text): integers (`"12"`, `"12.0"`), numbers, DRF's boolean words, and an
 /// empty string as null where null is allowed.
 fn coerce_text(field: &InputField, s: String) -> Value {
-    if field.kind == Kind::Text || field.kind == Kind::Timestamp {
+    if matches!(
+        field.kind,
+        Kind::Text | Kind::Timestamp | Kind::Date | Kind::Uuid | Kind::Json
+    ) {
         return Value::String(s);
     }
     if s.trim_matches(is_python_space).is_empty() && field.nullable {
@@ -270,5 +281,137 @@ pub fn check_output(validator: &jsonschema::Validator, body: &Value) -> Result<(
         Ok(())
     } else {
         Err(problems.join("; "))
+    }
+}
+
+/// Moves each value its column would round, cut or refuse (more decimal places or digits
+/// than a numeric's scale and precision, more characters than a varchar's length, an
+/// integer beyond a smallint's or integer's range) from the passed values to the errors,
+/// with a message saying the limit. Such values are well-formed: uniqueness is still
+/// checked for them.
+pub fn fit_columns(schema: &InputSchema, columns: &Columns, checked: &mut Checked) {
+    let mut kept = Vec::with_capacity(checked.values.len());
+    for (i, value) in std::mem::take(&mut checked.values) {
+        let field = &schema.fields[i];
+        let column = columns.get(field.column.name().as_ref());
+        match column.and_then(|c| column_problem(c, &value)) {
+            Some((key, n)) => {
+                checked
+                    .errors
+                    .push((i, vec![column_message(field, key, n)]));
+                checked.well_formed.push((i, value));
+            }
+            None => kept.push((i, value)),
+        }
+    }
+    checked.values = kept;
+    checked.errors.sort_by_key(|(i, _)| *i);
+}
+
+/// The limit `value` goes past in `column`, as (message key, limit).
+fn column_problem(column: &ColumnType, value: &Value) -> Option<(&'static str, String)> {
+    match value {
+        Value::Number(n) if column.storage == Storage::Decimal => {
+            let (whole, places) = decimal_digits(&n.to_string())?;
+            let scale = column.scale?;
+            if places > scale {
+                return Some(("max_decimal_places", scale.to_string()));
+            }
+            let precision = column.precision?;
+            if whole + places > precision {
+                return Some(("max_digits", precision.to_string()));
+            }
+            let most = precision.saturating_sub(scale);
+            (whole > most).then(|| ("max_whole_digits", most.to_string()))
+        }
+        Value::String(s) => {
+            let length = column.length?;
+            (s.chars().count() > length as usize).then(|| ("max_length", length.to_string()))
+        }
+        _ => None,
+    }
+}
+
+fn column_message(field: &InputField, key: &str, n: String) -> String {
+    let template = field.messages.get(key).map(String::as_str).or_else(|| {
+        COLUMN_MESSAGES
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, m)| *m)
+    });
+    template.unwrap_or("Invalid value.").replace("{n}", &n)
+}
+
+/// The digits a number's text has before and after the decimal point, as a decimal column
+/// counts them: leading zeros and trailing fraction zeros do not count (`1e3`: 4 and 0;
+/// `0.050`: 0 and 2). `None` if the text is not a number.
+pub fn decimal_digits(text: &str) -> Option<(u32, u32)> {
+    let unsigned = text.trim_start_matches(['-', '+']);
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i64>().ok()?),
+        None => (unsigned, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{int}{frac}");
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let significant = digits.trim_start_matches('0');
+    let point = i64::try_from(int.len()).ok()? + exponent
+        - i64::try_from(digits.len() - significant.len()).ok()?;
+    let significant = significant.trim_end_matches('0');
+    let len = i64::try_from(significant.len()).ok()?;
+    let whole = point.clamp(0, len.max(point));
+    let places = (len - point).max(0);
+    Some((u32::try_from(whole).ok()?, u32::try_from(places).ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_digits_count_as_a_numeric_column_does() {
+        assert_eq!(decimal_digits("100"), Some((3, 0)));
+        assert_eq!(decimal_digits("99.999"), Some((2, 3)));
+        assert_eq!(decimal_digits("-0.050"), Some((0, 2)));
+        assert_eq!(decimal_digits("99.990"), Some((2, 2)));
+        assert_eq!(decimal_digits("1e3"), Some((4, 0)));
+        assert_eq!(decimal_digits("1.5E-3"), Some((0, 4)));
+        assert_eq!(decimal_digits("0"), Some((0, 0)));
+        assert_eq!(decimal_digits("abc"), None);
+    }
+
+    #[test]
+    fn a_numeric_column_refuses_what_it_would_round() {
+        let column = ColumnType {
+            declared: "numeric(5,2)".into(),
+            storage: Storage::Decimal,
+            precision: Some(5),
+            scale: Some(2),
+            length: None,
+        };
+        let number = |text: &str| serde_json::from_str::<Value>(text).unwrap_or_default();
+        assert_eq!(column_problem(&column, &number("999.99")), None);
+        assert_eq!(
+            column_problem(&column, &number("1.005")),
+            Some(("max_decimal_places", "2".into()))
+        );
+        assert_eq!(
+            column_problem(&column, &number("1000")),
+            Some(("max_whole_digits", "3".into()))
+        );
+        let text = ColumnType {
+            declared: "varchar(2)".into(),
+            storage: Storage::Text,
+            precision: None,
+            scale: None,
+            length: Some(2),
+        };
+        assert_eq!(column_problem(&text, &Value::from("éé")), None);
+        assert_eq!(
+            column_problem(&text, &Value::from("abc")),
+            Some(("max_length", "2".into()))
+        );
     }
 }

@@ -10,7 +10,7 @@ use crate::route::ApiRequest;
 
 /// POST on a list route: 201 with the new row's representation.
 pub async fn run(table: &Table<'_>, req: &ApiRequest) -> Result<Outcome, ApiError> {
-    let checked = table.checked_body(req, false)?;
+    let checked = table.checked(req, false).await?;
     if !checked.errors.is_empty() {
         return Err(unique::invalid(table, checked, None).await);
     }

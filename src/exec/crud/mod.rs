@@ -21,7 +21,7 @@ use crate::contract::{Action, Resource, ResponseValidation, Route, Spec};
 use crate::db::{self, Db, DbError, Row};
 use crate::error::{ApiError, FieldErrors};
 use crate::intake::scope;
-use crate::plan::{Assign, Plan, Scope, SqlValue};
+use crate::plan::{Assign, Columns, Plan, Scope, SqlValue};
 use crate::route::ApiRequest;
 use crate::sql;
 use crate::validate::{self, Checked};
@@ -104,6 +104,35 @@ impl Table<'_> {
     /// Parses and checks the body; errors about the body as a whole come back as `Err`.
     fn checked_body(&self, req: &ApiRequest, partial: bool) -> Result<Checked, ApiError> {
         checked_body(self.resource, req, self.limits, partial)
+    }
+
+    /// Parses and checks the body, then whether each value fits its column (a numeric's
+    /// scale and precision, a varchar's length): what a column would round or cut is a
+    /// field error, not a silent change.
+    async fn checked(&self, req: &ApiRequest, partial: bool) -> Result<Checked, ApiError> {
+        let mut checked = self.checked_body(req, partial)?;
+        if let (Some(input), Some(columns)) = (&self.resource.input, self.columns().await?) {
+            validate::fit_columns(input, columns, &mut checked);
+        }
+        Ok(checked)
+    }
+
+    /// The table's column types: read by the check that let this contract serve, or here
+    /// on first need (the gateway starts while the database may be down). `None` while
+    /// the table does not exist (nothing is kept, so it is read again next time).
+    async fn columns(&self) -> Result<Option<&Columns>, ApiError> {
+        if let Some(columns) = self.resource.columns.get() {
+            return Ok(Some(columns));
+        }
+        let table = self.resource.table.name().into_owned();
+        let columns = self
+            .timed(self.db.table_columns(&table))
+            .await
+            .map_err(db_error)?;
+        if columns.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(self.resource.columns.get_or_init(|| columns)))
     }
 
     /// The row as the representation, checked against its schema.

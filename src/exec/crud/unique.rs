@@ -24,8 +24,9 @@ pub async fn write(
 ) -> Result<Outcome, ApiError> {
     let statement = crate::sql::build(table.db.dialect(), table.resource, plan);
     for _ in 0..2 {
-        match table.execute(&statement).await {
-            Ok(Some(row)) => return Ok(Outcome::Json(status, table.represent(&row, 0)?)),
+        let written = table.db.write(&statement, |row| table.represent(&row, 0));
+        match table.timed(written).await {
+            Ok(Some(answer)) => return Ok(Outcome::Json(status, answer?)),
             Ok(None) if !matches!(plan, Plan::Create { .. }) => return Err(ApiError::NotFound),
             // A create inserts nothing when a guarded unique value is taken.
             Ok(None) | Err(DbError::Unique) => {

@@ -14,7 +14,7 @@ use crate::route::ApiRequest;
 pub async fn run(table: &Table<'_>, req: &ApiRequest, partial: bool) -> Result<Outcome, ApiError> {
     let key = parse_key(req.key.as_deref())?;
     let scope = table.scope(req)?;
-    let checked = match table.checked_body(req, partial) {
+    let checked = match table.checked(req, partial).await {
         Ok(checked) if checked.errors.is_empty() => checked,
         other => {
             table.must_exist(key, &scope).await?;

@@ -1,11 +1,12 @@
 //! The access log: one line per request with its method, path, route, status, duration,
-//! request id and trace id, written when the response is ready; before it, for a response the gateway
+//! request id, trace id and the authenticated caller (subject or key name, and scheme), written when the response is ready; before it, for a response the gateway
 //! is at fault for, the cause, at error level.
 
 use std::time::Instant;
 
 use tracing::Level;
 
+use super::caller::Caller;
 use super::{Hook, Next, request_id};
 use crate::http::{Req, Resp};
 use crate::respond::{Fault, MatchedRoute};
@@ -46,6 +47,9 @@ impl Hook for AccessLog {
         }
         if let Some(line) = line {
             let trace_id = line.trace.trace_id_hex();
+            let caller = response.extensions().get::<Caller>();
+            let who = caller.and_then(Caller::identity).unwrap_or_default();
+            let scheme = caller.map(|c| c.scheme.as_str()).unwrap_or_default();
             tracing::info!(
                 request_id = %id,
                 trace_id = %trace_id,
@@ -53,6 +57,8 @@ impl Hook for AccessLog {
                 path = %line.path.path(),
                 route = %route,
                 status = response.status().as_u16(),
+                caller = %who,
+                scheme = %scheme,
                 micros = started.elapsed().as_micros() as u64,
                 "request"
             );

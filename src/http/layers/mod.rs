@@ -8,6 +8,7 @@
 //! executor's state) is boxed there, so the stack's own future stays small to move.
 
 pub mod access_log;
+pub mod auth;
 pub mod caller;
 pub mod cors;
 pub mod head;
