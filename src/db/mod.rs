@@ -20,7 +20,7 @@ use crate::contract::{Field, Source, Spec};
 use crate::plan::{Kind, SqlValue};
 use crate::sql::{Dialect, Statement};
 
-pub use sqlite::upper;
+pub use sqlite::{register_functions, upper};
 
 /// A failure talking to the database.
 #[derive(Debug)]
