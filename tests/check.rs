@@ -169,3 +169,19 @@ fn unset_variables_and_bad_upstreams_are_reported_with_their_lines() {
     );
     assert!(!out.contains("not set"), "{out}");
 }
+
+#[test]
+fn a_bad_unknown_query_setting_is_reported_with_its_line() {
+    let dir = scratch("unknown-query");
+    edit(
+        &dir,
+        "    page_size: 2\n",
+        "    page_size: 2\n    unknown_query: refuse\n",
+    );
+    let (ok, text) = check(&dir, NO_DB);
+    assert!(!ok);
+    assert!(
+        text.contains("routes.yaml:22") && text.contains("unknown variant `refuse`"),
+        "{text}"
+    );
+}

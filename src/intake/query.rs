@@ -2,9 +2,10 @@
 //! parsing, and the `next`/`previous` links with their parameters re-encoded the way
 //! Python's `urlencode` does.
 
-use crate::compat::python::quote_plus;
+use percent_encoding::percent_decode_str;
 
-use crate::compat::python::python_int_wide;
+use crate::compat::python::{python_int_wide, quote_plus};
+use crate::error::ApiError;
 
 /// The decoded query parameters, in the order sent.
 #[derive(Debug, Default, Clone)]
@@ -13,12 +14,20 @@ pub struct Query {
 }
 
 impl Query {
-    /// Decodes a raw query string (`+` is a space; blank values kept).
-    pub fn parse(raw: Option<&str>) -> Query {
-        let pairs = raw
-            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-            .unwrap_or_default();
-        Query { pairs }
+    /// Decodes a raw query string: pairs split on `&` (empty ones skipped), `+` is a space,
+    /// blank values kept, `%XX` escapes that are not hexadecimal kept as they are. Bytes that
+    /// are not UTF-8 once decoded, in a name or a value, are refused rather than read as
+    /// replacement characters (which would filter or search for something never sent).
+    pub fn parse(raw: Option<&str>) -> Result<Query, ApiError> {
+        let mut pairs = Vec::new();
+        for pair in raw.unwrap_or_default().split('&') {
+            if pair.is_empty() {
+                continue;
+            }
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            pairs.push((unquote(name)?, unquote(value)?));
+        }
+        Ok(Query { pairs })
     }
 
     /// Whether the query has no parameters at all.
@@ -84,6 +93,15 @@ impl Query {
     }
 }
 
+/// One name or value of the query, decoded.
+fn unquote(raw: &str) -> Result<String, ApiError> {
+    let spaced = raw.replace('+', " ");
+    percent_decode_str(&spaced)
+        .decode_utf8()
+        .map(|text| text.into_owned())
+        .map_err(|_| ApiError::QueryNotUtf8)
+}
+
 /// DRF's `limit`: a positive integer, else the default; capped by the maximum.
 pub fn limit(query: &Query, name: &str, default: u64, max: Option<u64>) -> i128 {
     let wanted = query
@@ -117,7 +135,7 @@ mod tests {
 
     #[test]
     fn limit_and_offset_fall_back_like_drf() {
-        let q = |s: &str| Query::parse(Some(s));
+        let q = |s: &str| Query::parse(Some(s)).unwrap_or_default();
         assert_eq!(limit(&q("limit=0"), "limit", 10, None), 10);
         assert_eq!(limit(&q("limit=-1"), "limit", 10, None), 10);
         assert_eq!(limit(&q("limit="), "limit", 10, None), 10);
@@ -131,7 +149,8 @@ mod tests {
 
     #[test]
     fn links_sort_and_encode_like_python() {
-        let q = Query::parse(Some("search=a%20b&email=x%40y&limit=2&tag=1&tag=2"));
+        let q =
+            Query::parse(Some("search=a%20b&email=x%40y&limit=2&tag=1&tag=2")).unwrap_or_default();
         assert_eq!(
             q.with(&[("limit", Some("2".into())), ("offset", Some("4".into()))]),
             "email=x%40y&limit=2&offset=4&search=a+b&tag=1&tag=2"
@@ -140,6 +159,23 @@ mod tests {
             q.with(&[("offset", None)]),
             "email=x%40y&limit=2&search=a+b&tag=1&tag=2"
         );
-        assert_eq!(Query::parse(Some("a=~*'")).with(&[]), "a=~%2A%27");
+        let odd = Query::parse(Some("a=~*'")).unwrap_or_default();
+        assert_eq!(odd.with(&[]), "a=~%2A%27");
+    }
+
+    #[test]
+    fn decodes_like_form_urlencoded_but_refuses_bad_utf8() {
+        let q = Query::parse(Some("a=x+y%21&&b&c=%zz&d=%C3%A9")).unwrap_or_default();
+        assert_eq!(q.last("a"), Some("x y!"));
+        assert_eq!(q.last("b"), Some(""));
+        assert_eq!(q.last("c"), Some("%zz"));
+        assert_eq!(q.last("d"), Some("é"));
+        assert_eq!(q.names(), ["a", "b", "c", "d"]);
+        for bad in ["search=%ff%fe", "%ff=1", "x=%C3"] {
+            assert!(matches!(
+                Query::parse(Some(bad)),
+                Err(ApiError::QueryNotUtf8)
+            ));
+        }
     }
 }

@@ -140,6 +140,7 @@ pub fn resolve(spec: &Spec, request: Request<Bytes>) -> Result<Intent, Refusal> 
         Err(_) if imported => Render::default(),
         other => other.map_err(|e| refuse(e, Render::default()))?,
     };
+    let query = query.map_err(|e| refuse(e, render))?;
     // DRF's `?format=` override: only `json` is served; any other format is not found.
     let format = format.as_deref().or(query.last("format"));
     if !imported && format.is_some_and(|f| f != "json") {
