@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Differential check: specgate against a faithful rebuild of the original DRF app.
 
-    python3 diff/run.py            # from /work/main (or anywhere: paths are relative to this file)
+    python3 diff/run.py            # from the repository root (or anywhere: paths are relative to this file)
 
 Starts the gateway and the Django rebuild (diff/drfapp) on two fresh databases whose users_*
 tables both come from specgate's migrations, seeds both with the same rows, sends the same

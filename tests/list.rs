@@ -251,11 +251,14 @@ on_both! {
             names(&gw, "ordering=bogus,+-id"),
             ["back\\slash", "École", "gamma.3", "beta%2", "Alpha_1"]
         );
-        // SQLite keeps timestamps as UTC text with six fraction digits.
-        let early = match db {
-            Db::Postgres => "2020-01-01T00:00:00Z",
-            Db::Sqlite => "2020-01-01 00:00:00.000000",
+        // SQLite keeps timestamps as UTC text with six fraction digits. Every row gets a
+        // stated time, so the ties are the test's own (PostgreSQL's now() gives every row of
+        // one INSERT the same time, SQLite's specgate_now() each row its own).
+        let (early, late) = match db {
+            Db::Postgres => ("2020-01-01T00:00:00Z", "2021-01-01T00:00:00Z"),
+            Db::Sqlite => ("2020-01-01 00:00:00.000000", "2021-01-01 00:00:00.000000"),
         };
+        gw.sql(&format!("UPDATE users_user SET date_joined = '{late}'"));
         gw.sql(&format!(
             "UPDATE users_user SET date_joined = '{early}' WHERE username IN ('gamma.3', 'Alpha_1')"
         ));
