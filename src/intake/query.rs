@@ -11,23 +11,50 @@ use crate::error::ApiError;
 #[derive(Debug, Default, Clone)]
 pub struct Query {
     pairs: Vec<(String, String)>,
+    /// Whether some name or value was not UTF-8 once decoded (then read lossily).
+    not_utf8: bool,
 }
 
 impl Query {
     /// Decodes a raw query string: pairs split on `&` (empty ones skipped), `+` is a space,
     /// blank values kept, `%XX` escapes that are not hexadecimal kept as they are. Bytes that
-    /// are not UTF-8 once decoded, in a name or a value, are refused rather than read as
-    /// replacement characters (which would filter or search for something never sent).
-    pub fn parse(raw: Option<&str>) -> Result<Query, ApiError> {
-        let mut pairs = Vec::new();
+    /// are not UTF-8 once decoded are read as replacement characters and remembered, so that
+    /// [`Query::utf8`] refuses them where the query is read.
+    pub fn parse(raw: Option<&str>) -> Query {
+        let mut query = Query::default();
         for pair in raw.unwrap_or_default().split('&') {
             if pair.is_empty() {
                 continue;
             }
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            pairs.push((unquote(name)?, unquote(value)?));
+            let name = query.unquote(name);
+            let value = query.unquote(value);
+            query.pairs.push((name, value));
         }
-        Ok(Query { pairs })
+        query
+    }
+
+    /// One name or value, decoded.
+    fn unquote(&mut self, raw: &str) -> String {
+        let spaced = raw.replace('+', " ");
+        let bytes: Vec<u8> = percent_decode_str(&spaced).collect();
+        match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                self.not_utf8 = true;
+                String::from_utf8_lossy(e.as_bytes()).into_owned()
+            }
+        }
+    }
+
+    /// A 400 when some name or value was not UTF-8 once decoded: read as replacement
+    /// characters, it would filter or search for something the client never sent.
+    pub fn utf8(&self) -> Result<(), ApiError> {
+        if self.not_utf8 {
+            Err(ApiError::QueryNotUtf8)
+        } else {
+            Ok(())
+        }
     }
 
     /// Whether the query has no parameters at all.
@@ -93,15 +120,6 @@ impl Query {
     }
 }
 
-/// One name or value of the query, decoded.
-fn unquote(raw: &str) -> Result<String, ApiError> {
-    let spaced = raw.replace('+', " ");
-    percent_decode_str(&spaced)
-        .decode_utf8()
-        .map(|text| text.into_owned())
-        .map_err(|_| ApiError::QueryNotUtf8)
-}
-
 /// DRF's `limit`: a positive integer, else the default; capped by the maximum.
 pub fn limit(query: &Query, name: &str, default: u64, max: Option<u64>) -> i128 {
     let wanted = query
@@ -135,7 +153,7 @@ mod tests {
 
     #[test]
     fn limit_and_offset_fall_back_like_drf() {
-        let q = |s: &str| Query::parse(Some(s)).unwrap_or_default();
+        let q = |s: &str| Query::parse(Some(s));
         assert_eq!(limit(&q("limit=0"), "limit", 10, None), 10);
         assert_eq!(limit(&q("limit=-1"), "limit", 10, None), 10);
         assert_eq!(limit(&q("limit="), "limit", 10, None), 10);
@@ -149,8 +167,7 @@ mod tests {
 
     #[test]
     fn links_sort_and_encode_like_python() {
-        let q =
-            Query::parse(Some("search=a%20b&email=x%40y&limit=2&tag=1&tag=2")).unwrap_or_default();
+        let q = Query::parse(Some("search=a%20b&email=x%40y&limit=2&tag=1&tag=2"));
         assert_eq!(
             q.with(&[("limit", Some("2".into())), ("offset", Some("4".into()))]),
             "email=x%40y&limit=2&offset=4&search=a+b&tag=1&tag=2"
@@ -159,23 +176,22 @@ mod tests {
             q.with(&[("offset", None)]),
             "email=x%40y&limit=2&search=a+b&tag=1&tag=2"
         );
-        let odd = Query::parse(Some("a=~*'")).unwrap_or_default();
-        assert_eq!(odd.with(&[]), "a=~%2A%27");
+        assert_eq!(Query::parse(Some("a=~*'")).with(&[]), "a=~%2A%27");
     }
 
     #[test]
     fn decodes_like_form_urlencoded_but_refuses_bad_utf8() {
-        let q = Query::parse(Some("a=x+y%21&&b&c=%zz&d=%C3%A9")).unwrap_or_default();
+        let q = Query::parse(Some("a=x+y%21&&b&c=%zz&d=%C3%A9"));
+        assert!(q.utf8().is_ok());
         assert_eq!(q.last("a"), Some("x y!"));
         assert_eq!(q.last("b"), Some(""));
         assert_eq!(q.last("c"), Some("%zz"));
         assert_eq!(q.last("d"), Some("é"));
         assert_eq!(q.names(), ["a", "b", "c", "d"]);
         for bad in ["search=%ff%fe", "%ff=1", "x=%C3"] {
-            assert!(matches!(
-                Query::parse(Some(bad)),
-                Err(ApiError::QueryNotUtf8)
-            ));
+            let q = Query::parse(Some(bad));
+            assert!(matches!(q.utf8(), Err(ApiError::QueryNotUtf8)), "{bad}");
         }
+        assert_eq!(Query::parse(Some("x=%C3")).last("x"), Some("\u{fffd}"));
     }
 }

@@ -140,7 +140,6 @@ pub fn resolve(spec: &Spec, request: Request<Bytes>) -> Result<Intent, Refusal> 
         Err(_) if imported => Render::default(),
         other => other.map_err(|e| refuse(e, Render::default()))?,
     };
-    let query = query.map_err(|e| refuse(e, render))?;
     // DRF's `?format=` override: only `json` is served; any other format is not found.
     let format = format.as_deref().or(query.last("format"));
     if !imported && format.is_some_and(|f| f != "json") {
@@ -175,7 +174,7 @@ pub fn resolve(spec: &Spec, request: Request<Bytes>) -> Result<Intent, Refusal> 
         render,
         body,
     };
-    Ok(match binding {
+    let intent = match binding {
         Some((Some(action), Via::Native)) => Intent::Act(action, request),
         Some((None, Via::Native)) => {
             let e = ApiError::Internal("a native method without an action".into());
@@ -186,7 +185,13 @@ pub fn resolve(spec: &Spec, request: Request<Bytes>) -> Result<Intent, Refusal> 
             Some(Via::Upstream(up)) if route.is_proxied() => Intent::Proxy(None, up, request),
             _ => Intent::Options(request),
         },
-    })
+    };
+    // The gateway's own routes refuse a query that is not UTF-8; a proxied one leaves it to
+    // its `validate:` mode (refused, reported or forwarded), as for any invalid request.
+    if let Intent::Act(_, req) | Intent::Options(req) = &intent {
+        req.query.utf8().map_err(|e| refuse(e, render))?;
+    }
+    Ok(intent)
 }
 
 /// Where links point, kept as the request gave it; written out only when a link is made.
