@@ -136,6 +136,21 @@ pub struct ResourceDef {
     pub page_size: u64,
     /// Largest `limit` a client may ask for.
     pub max_page_size: Option<u64>,
+    /// What a query parameter the resource does not know gets.
+    #[serde(default)]
+    pub unknown_query: UnknownQuery,
+}
+
+/// What a resource's routes do with query parameters they do not read: a filter, lookup or
+/// ordering field the resource does not offer.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownQuery {
+    /// Silently ignored, as DRF and django-filter do.
+    #[default]
+    Ignore,
+    /// A 400 naming each one, so a typo never lists everything.
+    Reject,
 }
 
 fn default_key() -> String {

@@ -250,16 +250,21 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .expect("a current-thread tokio runtime")
 }
 
-/// A connection to a SQLite file (created if missing), waiting up to 5 s for locks.
+/// A connection to a SQLite file (created if missing), waiting up to 5 s for locks, with the
+/// gateway's SQL functions registered (the migrations' column defaults call `specgate_now()`).
 pub async fn sqlite_connect(path: &Path) -> sqlx::SqliteConnection {
     use sqlx::Connection;
     let options = sqlx::sqlite::SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
         .busy_timeout(Duration::from_secs(5));
-    sqlx::SqliteConnection::connect_with(&options)
+    let mut conn = sqlx::SqliteConnection::connect_with(&options)
         .await
-        .unwrap_or_else(|e| panic!("opens {}: {e}", path.display()))
+        .unwrap_or_else(|e| panic!("opens {}: {e}", path.display()));
+    let mut handle = conn.lock_handle().await.expect("locks the connection");
+    specgate::db::register_functions(&mut handle).expect("registers the functions");
+    drop(handle);
+    conn
 }
 
 /// Runs SQL (one or more statements) on a SQLite file with sqlx; the rows of every statement
