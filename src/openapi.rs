@@ -10,6 +10,8 @@ use crate::contract::{Action, Resource, Route, Spec, Target, schema};
 use crate::intake::body::PARSES;
 use crate::plan::{Kind, Lookup};
 
+mod pattern;
+
 /// The whole document.
 pub fn document(spec: &Spec) -> Value {
     let mut paths = Map::new();
@@ -44,12 +46,14 @@ pub fn document(spec: &Spec) -> Value {
     for import in &spec.imports {
         merge_import(&mut paths, &mut components, import);
     }
-    json!({
+    let mut document = json!({
         "openapi": "3.1.0",
         "info": {"title": spec.title, "version": spec.version},
         "paths": paths,
         "components": components,
-    })
+    });
+    pattern::make_portable(&mut document);
+    document
 }
 
 /// An upstream's imported operations, beside the gateway's own: a hand-written operation on
@@ -151,6 +155,9 @@ fn form_schema(input: &Value) -> Value {
 /// addresses both sides agree on.
 const EMAIL_PATTERN: &str = "^[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+(\\.[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+)*@(((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z0-9-]{1,62}[A-Za-z0-9])|localhost)$";
 
+/// Django's e-mail rule in words, for the e-mail fields of input schemas.
+const EMAIL_DESCRIPTION: &str = "An e-mail address as Django's EmailValidator accepts it: a dot-atom local part of any length, `@`, and a host name whose last label has two or more characters, or `localhost`; at most 320 characters.";
+
 /// Some character that trimming keeps: not one of Python's `str.isspace()` characters
 /// (ECMA's `\s` differs: it lacks U+001C..U+001F and U+0085, and has U+FEFF).
 const NOT_ONLY_SPACE: &str = "[^\\t\\n\\u000b\\f\\r\\u001c-\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
@@ -198,8 +205,13 @@ fn refuse_nul(mut schema: Value) -> Value {
         let Some(map) = prop.as_object_mut().filter(|_| text) else {
             continue;
         };
-        if map.get("format").is_some_and(|f| f == "email") && !map.contains_key("pattern") {
-            map.insert("pattern".into(), json!(EMAIL_PATTERN));
+        if map.get("format").is_some_and(|f| f == "email") {
+            // The tools read `email` as RFC 5321 (a local part of at most 64 octets, say);
+            // the gateway applies Django's rule. The pattern and the words say that rule.
+            map.remove("format");
+            map.entry("pattern").or_insert_with(|| json!(EMAIL_PATTERN));
+            map.entry("description")
+                .or_insert_with(|| json!(EMAIL_DESCRIPTION));
         }
         map.entry("not")
             .or_insert_with(|| json!({"type": "string", "pattern": "\\u0000"}));
@@ -237,10 +249,13 @@ fn components(spec: &Spec) -> Map<String, Value> {
     );
     for resource in &spec.resources {
         let name = &resource.name;
-        schemas.insert(name.clone(), embed(&resource.representation.document));
+        let representation = embed(&resource.representation.document);
+        let base = title_of(&representation, &capitalised(name));
+        schemas.insert(name.clone(), titled(representation, &base));
         schemas.insert(
             format!("{name}.page"),
             json!({
+                "title": format!("{base} page"),
                 "type": "object", "additionalProperties": false,
                 "required": ["count", "next", "previous", "results"],
                 "properties": {
@@ -253,16 +268,43 @@ fn components(spec: &Spec) -> Map<String, Value> {
         );
         if let Some(input) = &resource.input {
             let full = refuse_nul(embed(&input.document));
+            let title = title_of(&full, &format!("{base} (input)"));
             let partial = schema::partial(&full);
             let form = form_schema(&full);
             let form_partial = schema::partial(&form);
-            schemas.insert(format!("{name}.input"), full);
-            schemas.insert(format!("{name}.patch"), partial);
-            schemas.insert(format!("{name}.input.form"), form);
-            schemas.insert(format!("{name}.patch.form"), form_partial);
+            schemas.insert(format!("{name}.input"), titled(full, &title));
+            schemas.insert(
+                format!("{name}.patch"),
+                titled(partial, &format!("{title}, partial")),
+            );
+            schemas.insert(
+                format!("{name}.input.form"),
+                titled(form, &format!("{title}, form")),
+            );
+            schemas.insert(
+                format!("{name}.patch.form"),
+                titled(form_partial, &format!("{title}, partial, form")),
+            );
         }
     }
     schemas
+}
+
+/// A schema's own `title`, or `fallback`.
+fn title_of(schema: &Value, fallback: &str) -> String {
+    schema
+        .get("title")
+        .and_then(Value::as_str)
+        .map_or_else(|| fallback.to_owned(), str::to_owned)
+}
+
+/// `schema` under `title`: client generators name their models by title, so each component
+/// gets its own.
+fn titled(mut schema: Value, title: &str) -> Value {
+    if let Some(map) = schema.as_object_mut() {
+        map.insert("title".into(), json!(title));
+    }
+    schema
 }
 
 fn operation(
@@ -279,10 +321,8 @@ fn operation(
         json!(format!("{} ({})", route.name, action_name(action))),
     );
     let mut parameters = Vec::new();
-    if action != Action::Create {
-        parameters.extend(scope_parameters(resource));
-    }
     if action == Action::List {
+        parameters.extend(scope_parameters(resource));
         // Read leniently, as DRF does: anything that is not a positive (non-negative) integer
         // means the default, so every string is an acceptable value.
         let lenient = json!({"type": "string", "examples": ["10"]});
@@ -386,7 +426,7 @@ fn scope_parameters(resource: &Resource) -> Vec<Value> {
                 ) => json!({"type": "integer"}),
                 _ => json!({"type": "string", "pattern": "^[^\\u0000]*$"}),
             };
-            let about = format!("`{}` {} the value.", field.name, lookup.name());
+            let about = format!("{} {}.", field.name, lookup_in_words(*lookup));
             out.push(query_parameter(
                 &format!("{}__{}", field.name, lookup.name()),
                 schema.clone(),
@@ -398,6 +438,25 @@ fn scope_parameters(resource: &Resource) -> Vec<Value> {
         }
     }
     out
+}
+
+/// What a lookup keeps, in words: "starts with the value, ignoring case".
+fn lookup_in_words(lookup: Lookup) -> &'static str {
+    match lookup {
+        Lookup::Exact => "equals the value",
+        Lookup::IExact => "equals the value, ignoring case",
+        Lookup::Contains => "contains the value",
+        Lookup::IContains => "contains the value, ignoring case",
+        Lookup::StartsWith => "starts with the value",
+        Lookup::IStartsWith => "starts with the value, ignoring case",
+        Lookup::EndsWith => "ends with the value",
+        Lookup::IEndsWith => "ends with the value, ignoring case",
+        Lookup::In => "is one of the comma-separated values",
+        Lookup::Gt => "is greater than the value",
+        Lookup::Gte => "is greater than or equal to the value",
+        Lookup::Lt => "is less than the value",
+        Lookup::Lte => "is less than or equal to the value",
+    }
 }
 
 fn json_content(schema: Value) -> Value {
@@ -446,7 +505,10 @@ fn responses(
     if action.is_detail() {
         out.insert(
             "404".into(),
-            response("No such object (or not in the filtered scope).", detail()),
+            response(
+                "No such object (the list's filters and search, when sent, narrow the objects found).",
+                detail(),
+            ),
         );
     }
     out.insert(
