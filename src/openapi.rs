@@ -269,22 +269,25 @@ fn components(spec: &Spec) -> Map<String, Value> {
         if let Some(input) = &resource.input {
             let full = refuse_nul(embed(&input.document));
             let title = title_of(&full, &format!("{base} (input)"));
-            let partial = schema::partial(&full);
             let form = form_schema(&full);
-            let form_partial = schema::partial(&form);
-            schemas.insert(format!("{name}.input"), titled(full, &title));
-            schemas.insert(
-                format!("{name}.patch"),
-                titled(partial, &format!("{title}, partial")),
-            );
-            schemas.insert(
-                format!("{name}.input.form"),
-                titled(form, &format!("{title}, form")),
-            );
-            schemas.insert(
-                format!("{name}.patch.form"),
-                titled(form_partial, &format!("{title}, partial, form")),
-            );
+            // Form and multipart bodies read alike, but each media type has its own
+            // component: a generated client tells the body's media type by its model.
+            let variants = [
+                ("input", "", full),
+                ("input.form", ", form", form.clone()),
+                ("input.multipart", ", multipart", form),
+            ];
+            for (suffix, words, schema) in variants {
+                let patch = schema::partial(&schema);
+                schemas.insert(
+                    format!("{name}.{suffix}"),
+                    titled(schema, &format!("{title}{words}")),
+                );
+                schemas.insert(
+                    format!("{name}.{}", suffix.replacen("input", "patch", 1)),
+                    titled(patch, &format!("{title}, partial{words}")),
+                );
+            }
         }
     }
     schemas
@@ -361,10 +364,10 @@ fn operation(
         let content: Map<String, Value> = PARSES
             .iter()
             .map(|media| {
-                let variant = if media.ends_with("json") {
-                    schema.clone()
-                } else {
-                    format!("{schema}.form")
+                let variant = match *media {
+                    "multipart/form-data" => format!("{schema}.multipart"),
+                    "application/x-www-form-urlencoded" => format!("{schema}.form"),
+                    _ => schema.clone(),
                 };
                 (media.to_string(), json!({"schema": reference(&variant)}))
             })
