@@ -45,10 +45,11 @@ pub struct SettingsDef {
     /// switches it off.
     #[serde(default = "default_readiness_path")]
     pub readiness_path: Option<String>,
-    /// The API's title in the OpenAPI document.
+    /// The API's title in the OpenAPI document (`info.title`); the crate's name by default.
     #[serde(default = "default_title")]
     pub title: String,
-    /// The API's version in the OpenAPI document.
+    /// The API's version in the OpenAPI document (`info.version`); the crate's version by
+    /// default.
     #[serde(default = "default_version")]
     pub version: String,
 }
@@ -74,12 +75,14 @@ fn default_readiness_path() -> Option<String> {
     Some("/ready".to_owned())
 }
 
+/// The gateway's own name: a document whose contract names no title still says who made it.
 fn default_title() -> String {
-    "API".to_owned()
+    env!("CARGO_PKG_NAME").to_owned()
 }
 
+/// The gateway's own version, for a contract that names none.
 fn default_version() -> String {
-    "1".to_owned()
+    env!("CARGO_PKG_VERSION").to_owned()
 }
 
 /// How strictly response bodies are checked against their schemas.
