@@ -2,8 +2,10 @@
 //! validation are embedded as they are (OpenAPI 3.1 speaks JSON Schema 2020-12), so the
 //! document cannot drift from the behaviour. Pure: built once at start-up.
 
+use http::Method;
 use serde_json::{Map, Value, json};
 
+use crate::auth::{KeyLocation, Requirement, SchemeKind, Security};
 use crate::compat::drf::{FALSE_WORDS, TRUE_WORDS};
 use crate::contract::oas::Import;
 use crate::contract::{Action, Resource, Route, Spec, Target, schema};
@@ -15,7 +17,7 @@ mod pattern;
 /// The whole document.
 pub fn document(spec: &Spec) -> Value {
     let mut paths = Map::new();
-    for route in &spec.routes {
+    for (index, route) in spec.routes.iter().enumerate() {
         let Target::Table(table) = route.target else {
             continue;
         };
@@ -35,14 +37,18 @@ pub fn document(spec: &Spec) -> Value {
                 continue;
             };
             let links = links(spec, table);
-            item.insert(
-                binding.method.as_str().to_ascii_lowercase(),
-                operation(route, resource, action, links),
-            );
+            let mut op = operation(route, resource, action, links);
+            if let Some(security) = &spec.security {
+                secure(&mut op, security, index, &binding.method);
+            }
+            item.insert(binding.method.as_str().to_ascii_lowercase(), op);
         }
         paths.insert(route.template.to_string(), Value::Object(item));
     }
     let mut components = Map::from_iter([("schemas".to_owned(), Value::Object(components(spec)))]);
+    if let Some(security) = &spec.security {
+        components.insert("securitySchemes".into(), security_schemes(security));
+    }
     for import in &spec.imports {
         merge_import(&mut paths, &mut components, import);
     }
@@ -54,6 +60,57 @@ pub fn document(spec: &Spec) -> Value {
     });
     pattern::make_portable(&mut document);
     document
+}
+
+/// `components.securitySchemes`: a JWT scheme as HTTP bearer, an API key where it is sent.
+fn security_schemes(security: &Security) -> Value {
+    let schemes: Map<String, Value> = security
+        .schemes
+        .iter()
+        .map(|scheme| {
+            let value = match &scheme.kind {
+                SchemeKind::Jwt(_) => {
+                    json!({"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+                }
+                SchemeKind::ApiKey { location, .. } => match location {
+                    KeyLocation::Header(name) => {
+                        json!({"type": "apiKey", "in": "header", "name": name.as_str()})
+                    }
+                    KeyLocation::Query(name) => {
+                        json!({"type": "apiKey", "in": "query", "name": name})
+                    }
+                },
+            };
+            (scheme.name.clone(), value)
+        })
+        .collect();
+    Value::Object(schemes)
+}
+
+/// An operation's `security` (any one of the route's schemes, each with the method's
+/// scopes) and its 401 and 403, when the route requires a caller.
+fn secure(op: &mut Value, security: &Security, route: usize, method: &Method) {
+    let Some(requirement @ Requirement::Authenticated { schemes, .. }) = security.routes.get(route)
+    else {
+        return;
+    };
+    let scopes = requirement.scopes(method);
+    let any: Vec<Value> = schemes
+        .iter()
+        .filter_map(|&i| security.schemes.get(i))
+        .map(|scheme| json!({ scheme.name.clone(): scopes }))
+        .collect();
+    op["security"] = Value::Array(any);
+    op["responses"]["401"] = response(
+        "No credentials, or credentials that do not check out (see WWW-Authenticate).",
+        reference("Detail"),
+    );
+    if !scopes.is_empty() {
+        op["responses"]["403"] = response(
+            "The credentials lack a scope this operation needs.",
+            reference("Detail"),
+        );
+    }
 }
 
 /// An upstream's imported operations, beside the gateway's own: a hand-written operation on
