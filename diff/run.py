@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Differential check: specgate against a faithful rebuild of the original DRF app.
 
-    python3 diff/run.py            # from /work/main (or anywhere: paths are relative to this file)
+    python3 diff/run.py            # from the repository root (or anywhere: paths are relative to this file)
 
 Starts the gateway and the Django rebuild (diff/drfapp) on two fresh databases whose users_*
 tables both come from specgate's migrations, seeds both with the same rows, sends the same
@@ -60,6 +60,14 @@ KNOWN_404 = ("unknown path: the gateway answers its API's JSON 404 {\"detail\": 
 KNOWN_ROOT = "GET /api/: the gateway has no DRF API root (deliberate: the route table lists every path)"
 KNOWN_HUGE_LIMIT = ("?limit= beyond 64 bits: the original answered 500 (an overflow in its SQL); "
                     "the gateway gives a page of everything (deliberate: a 500 is a bug)")
+KNOWN_RANGE = ("a number beyond the double range (1E400): the original read it as infinity "
+               "and stored the text \"inf\"; the gateway answers a 400 field error and stores "
+               "nothing (deliberate, README)")
+KNOWN_RANGE_CLEANUP = ("deletes the 1E400 row the original stored and the gateway refused (see "
+                       "the create before), so that the final list compares the same rows")
+KNOWN_UTF8 = ("a query string that is not UTF-8 once percent-decoded: the original searched or "
+              "filtered for replacement characters (200); the gateway answers 400 (deliberate, "
+              "README)")
 ARTEFACT_NO_CT = ("harness artefact: Django's runserver (wsgiref) turns a missing Content-Type into "
                   "text/plain; under a production WSGI server DRF names it \"\" like the gateway "
                   "(BEHAVIOUR.md)")
@@ -279,6 +287,11 @@ def build_requests():
               "offset=99999999999999999999", "limit=99999999999999999999",
               "offset=9223372036854775807&limit=1", "username__in=mike%C2%A0,%C2%A0bob"):
         R("GET", f"{U}?{q}", known={"*": KNOWN_HUGE_LIMIT} if q.startswith("limit=9999") else {})
+    # Bytes that are not UTF-8 once percent-decoded: a search, a filter value, a name, a
+    # detail route.
+    for path in (f"{U}?search=%ff%fe", f"{U}?username__icontains=%C3", f"{U}?%ff=1",
+                 f"{U}{{mike}}/?search=%80"):
+        R("GET", path, known={"status": KNOWN_UTF8, "body": KNOWN_UTF8})
 
     # -- 7. ordering ------------------------------------------------------------------------
     group("ordering")
@@ -505,7 +518,9 @@ def build_requests():
                   "\u3000ideo\u3000", "\u0085nel", "\u2028ls", "ǅʰª", "ß", "١٢٣٤"):
         J("POST", U, {"username": uname, "email": f"u{ord(uname[0]):x}{len(uname)}@probe.com"},
           note=f"username {uname!r}")
-    RAW("POST", U, '{"username":"bigfloat","email":"bigfloat@example.com","phone_number":1E400}')
+    RAW("POST", U, '{"username":"bigfloat","email":"bigfloat@example.com","phone_number":1E400}',
+        capture="bigfloat", known={"*": KNOWN_RANGE})
+    R("DELETE", f"{U}{{bigfloat}}/", known={"*": KNOWN_RANGE_CLEANUP})
     RAW("POST", U, '{"username":"tinyfloat","email":"tinyfloat@example.com","phone_number":1e-7,'
                    '"first_name":-0.0,"last_name":1e15}')
     R("POST", U, '{"username":"caf\u00e9","email":"cafe@example.com"}'.encode("latin-1"),
@@ -700,17 +715,28 @@ def parse_json(resp):
         return None
 
 
-# How the run being made treats the timestamps of rows created during the run (set per run).
-# On SQLite the gateway's clock has millisecond precision: a created row's timestamp ends in
-# "000" microseconds, and one created on an exact millisecond (1 in 1000) is rendered without
-# a fraction while DRF's has six digits; the SQLite run accepts that too and notes it.
-TS_RUN = {"loose_ms": False, "notes": []}
+# The gateway's timestamps of rows created during the run (the values `normalise` masked),
+# to check its clock's precision at the end of the run (see `clock_check`).
+GW_CREATED_TS = set()
+
+
+def clock_check():
+    """A failure text when the gateway's clock looks like milliseconds: more than a tenth of
+    its created rows' timestamps (of at least 20) fall on a whole millisecond, where a clock
+    with microseconds puts one in a thousand. None otherwise."""
+    whole_ms = [t for t in GW_CREATED_TS if TS_RE.match(t).group(1) is None or t.endswith("000Z")]
+    if len(GW_CREATED_TS) >= 20 and 10 * len(whole_ms) > len(GW_CREATED_TS):
+        return (f"clock: {len(whole_ms)} of the gateway's {len(GW_CREATED_TS)} created-row "
+                "timestamps fall on a whole millisecond: its clock has millisecond precision, "
+                "the original's microseconds")
+    return None
 
 
 def normalise(a, b, exact_ts):
     """Replaces differing timestamps by a placeholder when both are well-formed and in the
-    same format (6 fraction digits or none). On the SQLite run, also when only the gateway's
-    has no fraction (a millisecond-precision clock on .000)."""
+    same format (6 fraction digits or none), on every run alike: each server stamps the rows
+    it creates with its own clock. The gateway's values are kept for `clock_check`, since
+    the placeholder alone would hide a clock with milliseconds only."""
     if isinstance(a, dict) and isinstance(b, dict):
         for k in a:
             if k not in b:
@@ -720,18 +746,7 @@ def normalise(a, b, exact_ts):
                     and va != vb):
                 ma, mb = TS_RE.match(va), TS_RE.match(vb)
                 if ma and mb and bool(ma.group(1)) == bool(mb.group(1)):
-                    if TS_RUN["loose_ms"]:
-                        TS_RUN["notes"].append(
-                            "a created row's gateway timestamp with millisecond precision "
-                            "(.xxx000) vs DRF's microseconds, compared as equal"
-                            if mb.group(1) and mb.group(1).endswith("000") else
-                            "a created row's gateway timestamp with sub-millisecond digits "
-                            "vs DRF's, compared as equal")
-                    a[k] = b[k] = "<timestamp>"
-                elif TS_RUN["loose_ms"] and ma and mb and ma.group(1) and not mb.group(1):
-                    TS_RUN["notes"].append(
-                        "a created row's gateway timestamp on an exact millisecond (no "
-                        "fraction) vs DRF's six digits, compared as equal")
+                    GW_CREATED_TS.add(vb)
                     a[k] = b[k] = "<timestamp>"
                 continue
             normalise(va, vb, exact_ts)
@@ -800,10 +815,7 @@ def compare(req, drf, gw):
             notes.append(("header " + h, f"{h}: DRF {a!r} gateway {b!r}"))
     ja, jb = parse_json(drf), parse_json(gw)
     if ja is not None and jb is not None:
-        TS_RUN["notes"].clear()
         normalise(ja, jb, req["exact_ts"])
-        for text in sorted(set(TS_RUN["notes"])):
-            notes.append(("timestamps", text))
         for path, text in json_diff(ja, jb):
             diffs.append((path, "body " + text))
         if not json_diff(ja, jb):
@@ -884,13 +896,22 @@ def show(resp):
 # --------------------------------------------------------------------------------------------
 
 def ensure_venv():
-    if os.path.exists(VENV_PY):
-        return
+    """diff/.venv with exactly the pinned requirements: made when missing, and made anew when
+    requirements.txt changed since it was installed (a copy is kept in the venv)."""
+    wanted = os.path.join(HERE, "requirements.txt")
+    stamp = os.path.join(VENV, "requirements.txt")
+    with open(wanted, "rb") as f:
+        pins = f.read()
+    if os.path.exists(VENV_PY) and os.path.exists(stamp):
+        with open(stamp, "rb") as f:
+            if f.read() == pins:
+                return
     log("creating diff/.venv from diff/requirements.txt ...")
     py = shutil.which("python3.11") or sys.executable
-    subprocess.run([py, "-m", "venv", VENV], check=True)
-    subprocess.run([VENV_PY, "-m", "pip", "install", "-q", "-r",
-                    os.path.join(HERE, "requirements.txt")], check=True)
+    subprocess.run([py, "-m", "venv", "--clear", VENV], check=True)
+    subprocess.run([VENV_PY, "-m", "pip", "install", "-q", "-r", wanted], check=True)
+    with open(stamp, "wb") as f:
+        f.write(pins)
 
 
 def main():
@@ -976,7 +997,7 @@ def main():
             report_between_runs(done["postgres"], done["sqlite"])
     if any(res is None for _, res in results):
         return 2
-    if any(not res.get("mirror_ok", True) for _, res in results):
+    if any(not res["mirror_ok"] or not res["clock_ok"] for _, res in results):
         return 1
     return 1 if any(res["counts"]["DIFF"] for _, res in results) else 0
 
@@ -1070,7 +1091,7 @@ def run_once(args, reqs, kind, started):
     database is PostgreSQL or SQLite (kind); the original's is PostgreSQL."""
     BYTES_CHECKED[:] = [0, 0]
     BYTES_UNCHECKED.clear()
-    TS_RUN["loose_ms"] = kind == "sqlite"
+    GW_CREATED_TS.clear()
     tag = f"{os.getpid()}_{int(time.time())}"
     workdir = tempfile.mkdtemp(prefix="specgate-diff-")
     if kind == "sqlite":
@@ -1224,6 +1245,11 @@ def run_once(args, reqs, kind, started):
         for kind_, texts in sorted(notes.items()):
             for text, ns in sorted(texts.items(), key=lambda kv: -len(kv[1])):
                 log(f"{kind_}: {text} — on {len(ns)} request(s), e.g. #{', #'.join(map(str, ns[:8]))}")
+        log(f"created-row timestamps of the gateway compared through a placeholder: "
+            f"{len(GW_CREATED_TS)} distinct")
+        clock = clock_check()
+        if clock:
+            log(f"DIFF     {clock}")
         log("\n== unexpected differences by group ==")
         by_group = {}
         for req, *_ in failures:
@@ -1242,7 +1268,7 @@ def run_once(args, reqs, kind, started):
                                       mirror_notes)
         completed = True
         return {"counts": counts, "elapsed": elapsed, "failures": by_n, "titles": titles,
-                "mirror_ok": mirror_ok}
+                "mirror_ok": mirror_ok, "clock_ok": clock is None}
     finally:
         for p in procs:
             if p.poll() is None:

@@ -31,6 +31,8 @@ pub enum ApiError {
     QueryTooLong,
     /// More query parameters than the configured limit.
     TooManyParameters,
+    /// A query string whose names or values are not UTF-8 once percent-decoded.
+    QueryNotUtf8,
     /// A JSON body nested deeper than the configured limit.
     TooDeep(usize),
     /// The request took longer than the configured limit.
@@ -120,9 +122,10 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::QueryTooLong => StatusCode::URI_TOO_LONG,
-            ApiError::TooManyParameters | ApiError::TooDeep(_) | ApiError::RequestViolation(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            ApiError::TooManyParameters
+            | ApiError::QueryNotUtf8
+            | ApiError::TooDeep(_)
+            | ApiError::RequestViolation(_) => StatusCode::BAD_REQUEST,
             ApiError::NotAuthenticated(_) | ApiError::BadCredentials(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
@@ -169,6 +172,9 @@ impl ApiError {
             ApiError::BodyTimeout => "The request body did not arrive in time.".to_owned(),
             ApiError::QueryTooLong => "The query string is too long.".to_owned(),
             ApiError::TooManyParameters => "Too many query parameters.".to_owned(),
+            ApiError::QueryNotUtf8 => {
+                "The query string is not valid UTF-8 once percent-decoded.".to_owned()
+            }
             ApiError::TooDeep(limit) => {
                 format!("JSON parse error - nested deeper than {limit} levels")
             }

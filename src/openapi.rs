@@ -2,18 +2,22 @@
 //! validation are embedded as they are (OpenAPI 3.1 speaks JSON Schema 2020-12), so the
 //! document cannot drift from the behaviour. Pure: built once at start-up.
 
+use http::Method;
 use serde_json::{Map, Value, json};
 
+use crate::auth::{KeyLocation, Requirement, SchemeKind, Security};
 use crate::compat::drf::{FALSE_WORDS, TRUE_WORDS};
 use crate::contract::oas::Import;
 use crate::contract::{Action, Resource, Route, Spec, Target, schema};
 use crate::intake::body::PARSES;
 use crate::plan::{Kind, Lookup};
 
+mod pattern;
+
 /// The whole document.
 pub fn document(spec: &Spec) -> Value {
     let mut paths = Map::new();
-    for route in &spec.routes {
+    for (index, route) in spec.routes.iter().enumerate() {
         let Target::Table(table) = route.target else {
             continue;
         };
@@ -33,23 +37,80 @@ pub fn document(spec: &Spec) -> Value {
                 continue;
             };
             let links = links(spec, table);
-            item.insert(
-                binding.method.as_str().to_ascii_lowercase(),
-                operation(route, resource, action, links),
-            );
+            let mut op = operation(route, resource, action, links);
+            if let Some(security) = &spec.security {
+                secure(&mut op, security, index, &binding.method);
+            }
+            item.insert(binding.method.as_str().to_ascii_lowercase(), op);
         }
         paths.insert(route.template.to_string(), Value::Object(item));
     }
     let mut components = Map::from_iter([("schemas".to_owned(), Value::Object(components(spec)))]);
+    if let Some(security) = &spec.security {
+        components.insert("securitySchemes".into(), security_schemes(security));
+    }
     for import in &spec.imports {
         merge_import(&mut paths, &mut components, import);
     }
-    json!({
+    let mut document = json!({
         "openapi": "3.1.0",
         "info": {"title": spec.title, "version": spec.version},
         "paths": paths,
         "components": components,
-    })
+    });
+    pattern::make_portable(&mut document);
+    document
+}
+
+/// `components.securitySchemes`: a JWT scheme as HTTP bearer, an API key where it is sent.
+fn security_schemes(security: &Security) -> Value {
+    let schemes: Map<String, Value> = security
+        .schemes
+        .iter()
+        .map(|scheme| {
+            let value = match &scheme.kind {
+                SchemeKind::Jwt(_) => {
+                    json!({"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+                }
+                SchemeKind::ApiKey { location, .. } => match location {
+                    KeyLocation::Header(name) => {
+                        json!({"type": "apiKey", "in": "header", "name": name.as_str()})
+                    }
+                    KeyLocation::Query(name) => {
+                        json!({"type": "apiKey", "in": "query", "name": name})
+                    }
+                },
+            };
+            (scheme.name.clone(), value)
+        })
+        .collect();
+    Value::Object(schemes)
+}
+
+/// An operation's `security` (any one of the route's schemes, each with the method's
+/// scopes) and its 401 and 403, when the route requires a caller.
+fn secure(op: &mut Value, security: &Security, route: usize, method: &Method) {
+    let Some(requirement @ Requirement::Authenticated { schemes, .. }) = security.routes.get(route)
+    else {
+        return;
+    };
+    let scopes = requirement.scopes(method);
+    let any: Vec<Value> = schemes
+        .iter()
+        .filter_map(|&i| security.schemes.get(i))
+        .map(|scheme| json!({ scheme.name.clone(): scopes }))
+        .collect();
+    op["security"] = Value::Array(any);
+    op["responses"]["401"] = response(
+        "No credentials, or credentials that do not check out (see WWW-Authenticate).",
+        reference("Detail"),
+    );
+    if !scopes.is_empty() {
+        op["responses"]["403"] = response(
+            "The credentials lack a scope this operation needs.",
+            reference("Detail"),
+        );
+    }
 }
 
 /// An upstream's imported operations, beside the gateway's own: a hand-written operation on
@@ -145,11 +206,38 @@ fn form_schema(input: &Value) -> Value {
     form
 }
 
-/// The ASCII subset of Django's e-mail rules (dot-atom local part; host names with a TLD of
-/// two or more characters, or `localhost`). The `email` format also admits quoted local
-/// parts, international domains and `[IP]` literals; the pattern keeps generated examples to
-/// addresses both sides agree on.
-const EMAIL_PATTERN: &str = "^[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+(\\.[-!#$%&'*+/=?^_`{}|~0-9A-Za-z]+)*@(((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z0-9-]{1,62}[A-Za-z0-9])|localhost)$";
+/// Django 4.2's `EmailValidator` as one pattern (`compat::email` is the rule the gateway
+/// applies): a dot-atom or quoted local part, `@`, then a host name whose last label has two
+/// or more characters, `localhost`, or an IPv4 or IPv6 literal. Django's regexes ignore case,
+/// and Python then also matches four non-ASCII letters to ASCII ones (U+0130, U+0131, U+017F,
+/// U+212A): the classes list them. What no pattern can say is left out, and said in
+/// [`EMAIL_DESCRIPTION`]: international host names, which Django accepts when their IDNA
+/// 2003 encoding is a host name, and IPv6 literals that end in an IPv4 address.
+fn email_pattern() -> String {
+    const FOLDED: &str = "\\u0130\\u0131\\u017f\\u212a";
+    let atext = format!("[-!#$%&'*+/=?^_`{{}}|~0-9A-Za-z{FOLDED}]");
+    let dot_atom = format!("{atext}+(?:\\.{atext}+)*");
+    let quoted = format!(
+        "\"(?:[\\u0001-\\u0008\\u000b\\u000c\\u000e-\\u001f!#-\\[\\]-\\u007f{FOLDED}]\
+         |\\\\[\\u0001-\\u0009\\u000b\\u000c\\u000e-\\u007f{FOLDED}])*\""
+    );
+    let alnum = format!("[A-Za-z0-9{FOLDED}]");
+    let alnum_dash = format!("[-A-Za-z0-9{FOLDED}]");
+    let host =
+        format!("(?:{alnum}(?:{alnum_dash}{{0,61}}{alnum})?\\.)+{alnum_dash}{{1,62}}{alnum}");
+    let octet = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])";
+    let ipv4 = format!("(?:{octet}\\.){{3}}{octet}");
+    let h = "[0-9A-Fa-f]{1,4}";
+    let ipv6 = format!(
+        "(?:(?:{h}:){{7}}{h}|(?:{h}:){{1,7}}:|(?:{h}:){{1,6}}:{h}|(?:{h}:){{1,5}}(?::{h}){{1,2}}\
+         |(?:{h}:){{1,4}}(?::{h}){{1,3}}|(?:{h}:){{1,3}}(?::{h}){{1,4}}\
+         |(?:{h}:){{1,2}}(?::{h}){{1,5}}|{h}:(?::{h}){{1,6}}|:(?:(?::{h}){{1,7}}|:))"
+    );
+    format!("^(?:{dot_atom}|{quoted})@(?:{host}|localhost|\\[{ipv4}\\]|\\[{ipv6}\\])$")
+}
+
+/// Django's e-mail rule in words, for the e-mail fields of input schemas.
+const EMAIL_DESCRIPTION: &str = "An e-mail address as Django's EmailValidator accepts it: a dot-atom or quoted local part of any length, `@`, and a host name whose last label has two or more characters, `localhost`, or an IPv4 or IPv6 literal in brackets. As in Django, an international host name is accepted too when its IDNA 2003 encoding is such a host name, and so is an IPv6 literal ending in an IPv4 address (at most 39 characters); the pattern leaves those two out.";
 
 /// Some character that trimming keeps: not one of Python's `str.isspace()` characters
 /// (ECMA's `\s` differs: it lacks U+001C..U+001F and U+0085, and has U+FEFF).
@@ -198,8 +286,14 @@ fn refuse_nul(mut schema: Value) -> Value {
         let Some(map) = prop.as_object_mut().filter(|_| text) else {
             continue;
         };
-        if map.get("format").is_some_and(|f| f == "email") && !map.contains_key("pattern") {
-            map.insert("pattern".into(), json!(EMAIL_PATTERN));
+        if map.get("format").is_some_and(|f| f == "email") {
+            // The tools read `email` as RFC 5321 (a local part of at most 64 octets, say);
+            // the gateway applies Django's rule. The pattern and the words say that rule.
+            map.remove("format");
+            map.entry("pattern")
+                .or_insert_with(|| json!(email_pattern()));
+            map.entry("description")
+                .or_insert_with(|| json!(EMAIL_DESCRIPTION));
         }
         map.entry("not")
             .or_insert_with(|| json!({"type": "string", "pattern": "\\u0000"}));
@@ -237,10 +331,13 @@ fn components(spec: &Spec) -> Map<String, Value> {
     );
     for resource in &spec.resources {
         let name = &resource.name;
-        schemas.insert(name.clone(), embed(&resource.representation.document));
+        let representation = embed(&resource.representation.document);
+        let base = title_of(&representation, &capitalised(name));
+        schemas.insert(name.clone(), titled(representation, &base));
         schemas.insert(
             format!("{name}.page"),
             json!({
+                "title": format!("{base} page"),
                 "type": "object", "additionalProperties": false,
                 "required": ["count", "next", "previous", "results"],
                 "properties": {
@@ -253,16 +350,46 @@ fn components(spec: &Spec) -> Map<String, Value> {
         );
         if let Some(input) = &resource.input {
             let full = refuse_nul(embed(&input.document));
-            let partial = schema::partial(&full);
+            let title = title_of(&full, &format!("{base} (input)"));
             let form = form_schema(&full);
-            let form_partial = schema::partial(&form);
-            schemas.insert(format!("{name}.input"), full);
-            schemas.insert(format!("{name}.patch"), partial);
-            schemas.insert(format!("{name}.input.form"), form);
-            schemas.insert(format!("{name}.patch.form"), form_partial);
+            // Form and multipart bodies read alike, but each media type has its own
+            // component: a generated client tells the body's media type by its model.
+            let variants = [
+                ("input", "", full),
+                ("input.form", ", form", form.clone()),
+                ("input.multipart", ", multipart", form),
+            ];
+            for (suffix, words, schema) in variants {
+                let patch = schema::partial(&schema);
+                schemas.insert(
+                    format!("{name}.{suffix}"),
+                    titled(schema, &format!("{title}{words}")),
+                );
+                schemas.insert(
+                    format!("{name}.{}", suffix.replacen("input", "patch", 1)),
+                    titled(patch, &format!("{title}, partial{words}")),
+                );
+            }
         }
     }
     schemas
+}
+
+/// A schema's own `title`, or `fallback`.
+fn title_of(schema: &Value, fallback: &str) -> String {
+    schema
+        .get("title")
+        .and_then(Value::as_str)
+        .map_or_else(|| fallback.to_owned(), str::to_owned)
+}
+
+/// `schema` under `title`: client generators name their models by title, so each component
+/// gets its own.
+fn titled(mut schema: Value, title: &str) -> Value {
+    if let Some(map) = schema.as_object_mut() {
+        map.insert("title".into(), json!(title));
+    }
+    schema
 }
 
 fn operation(
@@ -279,10 +406,8 @@ fn operation(
         json!(format!("{} ({})", route.name, action_name(action))),
     );
     let mut parameters = Vec::new();
-    if action != Action::Create {
-        parameters.extend(scope_parameters(resource));
-    }
     if action == Action::List {
+        parameters.extend(scope_parameters(resource));
         // Read leniently, as DRF does: anything that is not a positive (non-negative) integer
         // means the default, so every string is an acceptable value.
         let lenient = json!({"type": "string", "examples": ["10"]});
@@ -321,10 +446,10 @@ fn operation(
         let content: Map<String, Value> = PARSES
             .iter()
             .map(|media| {
-                let variant = if media.ends_with("json") {
-                    schema.clone()
-                } else {
-                    format!("{schema}.form")
+                let variant = match *media {
+                    "multipart/form-data" => format!("{schema}.multipart"),
+                    "application/x-www-form-urlencoded" => format!("{schema}.form"),
+                    _ => schema.clone(),
                 };
                 (media.to_string(), json!({"schema": reference(&variant)}))
             })
@@ -386,7 +511,7 @@ fn scope_parameters(resource: &Resource) -> Vec<Value> {
                 ) => json!({"type": "integer"}),
                 _ => json!({"type": "string", "pattern": "^[^\\u0000]*$"}),
             };
-            let about = format!("`{}` {} the value.", field.name, lookup.name());
+            let about = format!("{} {}.", field.name, lookup_in_words(*lookup));
             out.push(query_parameter(
                 &format!("{}__{}", field.name, lookup.name()),
                 schema.clone(),
@@ -398,6 +523,25 @@ fn scope_parameters(resource: &Resource) -> Vec<Value> {
         }
     }
     out
+}
+
+/// What a lookup keeps, in words: "starts with the value, ignoring case".
+fn lookup_in_words(lookup: Lookup) -> &'static str {
+    match lookup {
+        Lookup::Exact => "equals the value",
+        Lookup::IExact => "equals the value, ignoring case",
+        Lookup::Contains => "contains the value",
+        Lookup::IContains => "contains the value, ignoring case",
+        Lookup::StartsWith => "starts with the value",
+        Lookup::IStartsWith => "starts with the value, ignoring case",
+        Lookup::EndsWith => "ends with the value",
+        Lookup::IEndsWith => "ends with the value, ignoring case",
+        Lookup::In => "is one of the comma-separated values",
+        Lookup::Gt => "is greater than the value",
+        Lookup::Gte => "is greater than or equal to the value",
+        Lookup::Lt => "is less than the value",
+        Lookup::Lte => "is less than or equal to the value",
+    }
 }
 
 fn json_content(schema: Value) -> Value {
@@ -446,7 +590,10 @@ fn responses(
     if action.is_detail() {
         out.insert(
             "404".into(),
-            response("No such object (or not in the filtered scope).", detail()),
+            response(
+                "No such object (the list's filters and search, when sent, narrow the objects found).",
+                detail(),
+            ),
         );
     }
     out.insert(
@@ -508,4 +655,100 @@ fn capitalised(name: &str) -> String {
                 .unwrap_or_default()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compat::email::django_email;
+
+    /// Local parts and domains whose every pairing the pattern and the gateway's rule judge
+    /// alike.
+    const LOCALS: &[&str] = &[
+        "a",
+        "first.last",
+        "x+tag",
+        "!#$%&'*+/=?^_`{}|~-",
+        "ſ",
+        "\u{212a}elvin",
+        ".a",
+        "a.",
+        "a..b",
+        "a b",
+        "\"\"",
+        "\"a b\"",
+        "\"a\\\"b\"",
+        "\"a\\\\\"",
+        "\"\u{1}\u{7f}\"",
+        "\"a\nb\"",
+        "\"a\"b\"",
+        "\"unterminated",
+        "ü",
+        "a@b",
+    ];
+    const DOMAINS: &[&str] = &[
+        "example.com",
+        "EXAMPLE.COM",
+        "a.b-c.de",
+        "b.-c",
+        "b.c-",
+        "b.c",
+        "-b.com",
+        "b-.com",
+        "b..com",
+        "example.com.",
+        "localhost",
+        "LOCALHOST",
+        "ſ.com",
+        "[127.0.0.1]",
+        "[255.255.255.255]",
+        "[256.1.1.1]",
+        "[01.1.1.1]",
+        "[1.1.1]",
+        "[::1]",
+        "[::]",
+        "[1::]",
+        "[1:2:3:4:5:6:7:8]",
+        "[1:2:3:4:5:6:7::]",
+        "[1:2:3:4:5:6:7:8:9]",
+        "[1::2::3]",
+        "[12345::1]",
+        "[fe80::ABCD]",
+        "[g::1]",
+        "[]",
+        "[localhost]",
+        "b",
+        "",
+    ];
+
+    #[test]
+    fn the_email_pattern_says_what_the_gateway_accepts() {
+        let pattern = email_pattern();
+        let schema = json!({"type": "string", "pattern": pattern});
+        let documented = jsonschema::validator_for(&schema).expect("the pattern compiles");
+        let label = format!("{}.com", "a".repeat(63));
+        let long_label = format!("{}.com", "a".repeat(64));
+        let tld = format!("a.{}", "b".repeat(63));
+        let long_tld = format!("a.{}", "b".repeat(64));
+        let extra = [label.as_str(), &long_label, &tld, &long_tld];
+        for local in LOCALS {
+            for domain in DOMAINS.iter().copied().chain(extra) {
+                let address = format!("{local}@{domain}");
+                assert_eq!(
+                    documented.is_valid(&json!(address)),
+                    django_email(&address),
+                    "{address:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_email_pattern_leaves_out_only_what_its_description_names() {
+        let schema = json!({"type": "string", "pattern": email_pattern()});
+        let documented = jsonschema::validator_for(&schema).expect("the pattern compiles");
+        for address in ["a@bücher.de", "a@[::ffff:1.2.3.4]"] {
+            assert!(django_email(address) && !documented.is_valid(&json!(address)));
+        }
+    }
 }

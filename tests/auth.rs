@@ -540,3 +540,33 @@ fn the_secured_example_serves_with_tokens_and_keys() {
     assert_eq!(create("demo-reader-key").status, 403);
     assert_eq!(create("demo-writer-key").status, 201);
 }
+
+/// The served document declares the schemes and, per operation, which of them it accepts
+/// with the method's scopes, and its 401 and 403; a public route has none.
+#[test]
+fn the_document_declares_the_schemes_and_each_operation_s_requirement() {
+    let (dir, recorder, jwks) = secured_spec("auth-document");
+    let gw = start(common::Db::Sqlite, &dir, &recorder, &jwks);
+    let doc = gw.get("/openapi.json").json();
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(
+        schemes["bearer"],
+        json!({"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    );
+    assert_eq!(
+        schemes["keys"],
+        json!({"type": "apiKey", "in": "header", "name": "x-api-key"})
+    );
+    assert_eq!(
+        schemes["querykey"],
+        json!({"type": "apiKey", "in": "query", "name": "api_key"})
+    );
+    let list = &doc["paths"]["/api/users/"]["get"];
+    assert_eq!(list["security"][0], json!({"bearer": ["users:read"]}));
+    assert_eq!(list["security"].as_array().map(Vec::len), Some(4));
+    assert!(list["responses"]["401"].is_object() && list["responses"]["403"].is_object());
+    let create = &doc["paths"]["/api/users/"]["post"];
+    assert_eq!(create["security"][2], json!({"keys": ["users:write"]}));
+    let open = &doc["paths"]["/api/open/"]["get"];
+    assert!(open.get("security").is_none() && open["responses"].get("401").is_none());
+}

@@ -86,13 +86,12 @@ fn serve(listener: TcpListener, body: String) {
 fn spec(origin: &str) -> ScratchSpec {
     let dir = copy_spec(&users_spec(), "browser");
     let routes = dir.join("routes.yaml");
-    let text = std::fs::read_to_string(&routes).expect("reads");
     let extra = format!(
         "\nrate_limits:\n  page:\n    rate: 100\n    per: second\n\
          settings:\n  rate_limit: page\n  cors:\n    origins: [\"{origin}\"]\n    \
          expose_headers: [RateLimit]\n"
     );
-    std::fs::write(&routes, text + &extra).expect("writes");
+    common::add_to_routes(&routes, &extra);
     dir
 }
 

@@ -336,3 +336,19 @@ fn version_and_a_closed_stdout() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_bad_unknown_query_setting_is_reported_with_its_line() {
+    let dir = scratch("unknown-query");
+    edit(
+        &dir,
+        "    page_size: 2\n",
+        "    page_size: 2\n    unknown_query: refuse\n",
+    );
+    let (ok, text) = check_spec(&dir);
+    assert!(!ok);
+    assert!(
+        text.contains("routes.yaml:22") && text.contains("unknown value `refuse`"),
+        "{text}"
+    );
+}

@@ -20,13 +20,12 @@ const POLICY: &str = "settings:
     expose_headers: [RateLimit, Retry-After]
 ";
 
-/// The Users API with `settings` appended and `detail` added to the detail route.
+/// The Users API with `settings` added and `detail` added to the detail route.
 fn spec(name: &str, settings: &str, detail: &str) -> ScratchSpec {
     let dir = copy_spec(&users_spec(), name);
     let routes = dir.join("routes.yaml");
     edit(&routes, DETAIL, &format!("{DETAIL}{detail}"));
-    let text = std::fs::read_to_string(&routes).expect("reads");
-    std::fs::write(&routes, format!("{text}\n{settings}")).expect("writes");
+    common::add_to_routes(&routes, settings);
     dir
 }
 

@@ -661,3 +661,93 @@ fn blocked_sqlite() {
         "before\nafter"
     );
 }
+
+on_both! {
+    /// A number beyond the double range is a field error for any field, text or number, and
+    /// nothing is stored (the original stored the text "inf" for a text field).
+    fn numbers_beyond_the_double_range_are_refused(db) {
+        let gw = Gateway::users_on(db);
+        let huge_int = format!("1{}", "0".repeat(400));
+        for (body, field) in [
+            (r#"{"username": 1e400, "email": "big1@example.com"}"#.to_owned(), "username"),
+            (
+                r#"{"username": "big2", "email": "big2@example.com", "first_name": -1E+400}"#
+                    .to_owned(),
+                "first_name",
+            ),
+            (
+                format!(r#"{{"username": "big3", "email": "big3@example.com", "last_name": {huge_int}}}"#),
+                "last_name",
+            ),
+        ] {
+            let r = gw.json_text("POST", "/api/users/", &body);
+            assert_eq!(r.status, 400, "{body}: {}", r.text());
+            assert_eq!(
+                r.json(),
+                json!({ field: ["Ensure this number is within the double range."] }),
+                "{body}"
+            );
+        }
+        let r = gw.json_text(
+            "PATCH",
+            "/api/users/1/",
+            r#"{"first_name": 1e400}"#,
+        );
+        assert_eq!(r.status, 404, "{}", r.text());
+        assert_eq!(gw.get("/api/users/").json()["count"], 0);
+        // The largest doubles are still numbers, shaped as Python prints them.
+        let r = gw.json_text(
+            "POST",
+            "/api/users/",
+            r#"{"username": "big4", "email": "big4@example.com", "first_name": 1.7e308}"#,
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+        assert_eq!(r.json()["first_name"], "1.7e+308");
+        let id = r.json()["id"].as_i64().unwrap_or_default();
+        let r = gw.json_text("PATCH", &format!("/api/users/{id}/"), r#"{"first_name": 1e999}"#);
+        assert_eq!(r.status, 400, "{}", r.text());
+        let r = gw.get(&format!("/api/users/{id}/"));
+        assert_eq!(r.json()["first_name"], "1.7e+308");
+
+        let books = Gateway::books_on(db);
+        let r = books.json_text(
+            "POST",
+            "/library/books/",
+            r#"{"title": "Big", "isbn": "9780000000001", "pages": 1e400}"#,
+        );
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert_eq!(r.json(), json!({"pages": ["Beyond the double range."]}));
+        assert_eq!(books.get("/library/books/").json()["count"], 0);
+    }
+}
+
+on_both! {
+    /// Bytes that are not UTF-8 once percent-decoded, anywhere in the query (a search, a
+    /// filter value, a parameter's name, on list and detail routes), are a 400 with a detail,
+    /// not a search for replacement characters.
+    fn invalid_utf8_in_the_query_is_a_400(db) {
+        let gw = Gateway::users_on(db);
+        gw.sql("INSERT INTO users_user (username, email) VALUES ('\u{e9}lodie', 'e@example.com')");
+        for path in [
+            "/api/users/?search=%ff%fe",
+            "/api/users/?username=%C3",
+            "/api/users/?%ff=1",
+            "/api/users/?limit=2&ordering=%80",
+            "/api/users/1/?search=%ff",
+        ] {
+            let r = gw.get(path);
+            assert_eq!(r.status, 400, "{path}: {}", r.text());
+            assert_eq!(
+                detail(&r),
+                "The query string is not valid UTF-8 once percent-decoded.",
+                "{path}"
+            );
+        }
+        let r = gw.json_text("PATCH", "/api/users/1/?x=%fe", r#"{"first_name": "x"}"#);
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert_eq!(gw.get("/api/users/1/").json()["first_name"], "");
+        let r = gw.get("/api/users/?search=%C3%A9lo");
+        assert_eq!(r.status, 200);
+        assert_eq!(r.json()["count"], 1);
+    }
+}

@@ -251,11 +251,14 @@ on_both! {
             names(&gw, "ordering=bogus,+-id"),
             ["back\\slash", "École", "gamma.3", "beta%2", "Alpha_1"]
         );
-        // SQLite keeps timestamps as UTC text with six fraction digits.
-        let early = match db {
-            Db::Postgres => "2020-01-01T00:00:00Z",
-            Db::Sqlite => "2020-01-01 00:00:00.000000",
+        // SQLite keeps timestamps as UTC text with six fraction digits. Every row gets a
+        // stated time, so the ties are the test's own (PostgreSQL's now() gives every row of
+        // one INSERT the same time, SQLite's specgate_now() each row its own).
+        let (early, late) = match db {
+            Db::Postgres => ("2020-01-01T00:00:00Z", "2021-01-01T00:00:00Z"),
+            Db::Sqlite => ("2020-01-01 00:00:00.000000", "2021-01-01 00:00:00.000000"),
         };
+        gw.sql(&format!("UPDATE users_user SET date_joined = '{late}'"));
         gw.sql(&format!(
             "UPDATE users_user SET date_joined = '{early}' WHERE username IN ('gamma.3', 'Alpha_1')"
         ));
@@ -478,5 +481,49 @@ on_both! {
             let got = names(&gw, &format!("{param}={}", encode(value)));
             assert_eq!(got, expected, "{query}");
         }
+    }
+}
+
+on_both! {
+    /// Under the default `unknown_query: ignore`, a parameter the resource does not read
+    /// changes nothing (as in the original); under `reject`, each unknown filter, lookup or
+    /// ordering field is a 400 that names it, and the known parameters still work.
+    fn unknown_query_parameters_are_ignored_or_rejected(db) {
+        let plain = seeded(db);
+        let everyone = names(&plain, "");
+        assert_eq!(names(&plain, "email__regex=x&nope=1&ordering=nope"), everyone);
+        drop(plain);
+
+        let spec = common::copy_spec(&common::users_spec(), "unknown-query");
+        common::edit(
+            &spec.join("routes.yaml"),
+            "    page_size:",
+            "    unknown_query: reject\n    page_size:",
+        );
+        let gw = Gateway::start_on(db, &spec, &[]);
+        gw.sql("INSERT INTO users_user (username, email) VALUES ('mike', 'mike@example.com')");
+        let r = gw.get("/api/users/?email__regex=x&username__istartswith=m&colour=red");
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert_eq!(
+            r.json(),
+            json!({
+                "email__regex": ["Unknown query parameter."],
+                "colour": ["Unknown query parameter."],
+            })
+        );
+        let r = gw.get("/api/users/?ordering=-username,nope,,-");
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert_eq!(
+            r.json(),
+            json!({"ordering": ["Unknown ordering field \"nope\".", "Unknown ordering field \"\"."]})
+        );
+        let r = gw.get("/api/users/1/?email__regex=x");
+        assert_eq!(r.status, 400, "{}", r.text());
+        let known = "username__istartswith=m&email=mike@example.com&search=mi&ordering=-username\
+                     &limit=5&offset=0&format=json";
+        let r = gw.get(&format!("/api/users/?{known}"));
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["count"], 1);
+        assert_eq!(gw.get("/api/users/1/?username=mike").status, 200);
     }
 }

@@ -101,7 +101,7 @@ on_both! {
         assert_eq!(link["parameters"]["id"], "$response.body#/id");
         assert_eq!(
             create["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"],
-            "#/components/schemas/users.input.form"
+            "#/components/schemas/users.input.multipart"
         );
         let user = &document["components"]["schemas"]["users"];
         assert_eq!(user["additionalProperties"], false);
@@ -186,5 +186,158 @@ on_both! {
             "string"
         );
         assert_valid(&document);
+    }
+}
+
+/// The component `name` of `document` as a validator, its `$ref`s resolved in the document.
+fn component(document: &Value, name: &str) -> jsonschema::Validator {
+    let rooted = json!({"$ref": format!("#/components/schemas/{name}"), "components": document["components"]});
+    jsonschema::validator_for(&rooted).expect("component compiles")
+}
+
+on_both! {
+    /// Client generators name a model by its schema's title: every component has its own,
+    /// and each media type of a body has a component of its own.
+    fn every_component_and_body_media_type_has_its_own_title(db) {
+        for spec in [users_spec(), books_spec()] {
+            let gw = Gateway::start_on(db, &spec, &[]);
+            let document = gw.get("/openapi.json").json();
+            let schemas = document["components"]["schemas"].as_object().expect("components");
+            let titles: Vec<&str> = schemas.values().filter_map(|s| s["title"].as_str()).collect();
+            let mut distinct = titles.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            assert_eq!(titles.len(), distinct.len(), "{titles:?}");
+            let operations = document["paths"].as_object().into_iter().flatten();
+            for (path, item) in operations {
+                for (method, op) in item.as_object().into_iter().flatten() {
+                    let content = op["requestBody"]["content"].as_object();
+                    let refs: Vec<&str> = content
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|(_, media)| media["schema"]["$ref"].as_str())
+                        .collect();
+                    let mut unique = refs.clone();
+                    unique.dedup();
+                    assert_eq!(refs, unique, "{method} {path}");
+                    for name in refs {
+                        let name = name.rsplit('/').next().unwrap_or_default();
+                        assert!(schemas[name]["title"].is_string(), "{name} has a title");
+                    }
+                }
+            }
+        }
+    }
+}
+
+on_both! {
+    /// Filters, search, ordering and paging are the list's parameters, on no other
+    /// operation, and each lookup says in words what it keeps.
+    fn list_parameters_are_on_the_list_only_and_say_what_they_do(db) {
+        let gw = Gateway::users_on(db);
+        let document = gw.get("/openapi.json").json();
+        let detail = &document["paths"]["/api/users/{id}/"];
+        for method in ["get", "put", "patch", "delete"] {
+            assert!(detail[method].get("parameters").is_none(), "{method}: {}", detail[method]);
+        }
+        assert!(document["paths"]["/api/users/"]["post"].get("parameters").is_none());
+        let list = document["paths"]["/api/users/"]["get"]["parameters"]
+            .as_array()
+            .expect("list parameters");
+        let about = |name: &str| {
+            list.iter()
+                .find(|p| p["name"] == name)
+                .and_then(|p| p["description"].as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert_eq!(about("username__istartswith"), "username starts with the value, ignoring case.");
+        assert_eq!(about("email__in"), "email is one of the comma-separated values.");
+        assert_eq!(about("phone_number"), "phone_number equals the value.");
+        assert_eq!(about("username__lte"), "username is less than or equal to the value.");
+    }
+}
+
+on_both! {
+    /// `info.title` and `info.version` come from the contract's settings, and default to the
+    /// gateway's own name and version.
+    fn title_and_version_come_from_settings_or_the_crate(db) {
+        let users = Gateway::users_on(db).get("/openapi.json").json();
+        assert_eq!(users["info"], json!({"title": "User Management API", "version": env!("CARGO_PKG_VERSION")}));
+        let books = Gateway::start_on(db, &books_spec(), &[]).get("/openapi.json").json();
+        assert_eq!(books["info"], json!({"title": env!("CARGO_PKG_NAME"), "version": env!("CARGO_PKG_VERSION")}));
+        let dir = common::copy_spec(&books_spec(), "openapi-info");
+        let routes = std::fs::read_to_string(dir.join("routes.yaml")).expect("reads");
+        std::fs::write(
+            dir.join("routes.yaml"),
+            routes.replace(
+                "  response_validation: enforce\n",
+                "  response_validation: enforce\n  title: Library\n  version: 2.1.0\n",
+            ),
+        )
+        .expect("writes");
+        let named = Gateway::start_on(db, &dir, &[]).get("/openapi.json").json();
+        assert_eq!(named["info"], json!({"title": "Library", "version": "2.1.0"}));
+    }
+}
+
+on_both! {
+    /// The document and the gateway agree on e-mail addresses, on JSON and form bodies: a
+    /// local part longer than RFC 5321's 64 octets is valid under Django's rule, so the
+    /// document has no `format: email` (which tools read as RFC 5321) but that rule's pattern.
+    fn the_document_and_the_gateway_agree_on_email_addresses(db) {
+        let gw = Gateway::users_on(db);
+        let document = gw.get("/openapi.json").json();
+        let json_input = component(&document, "users.input");
+        let form_input = component(&document, "users.input.form");
+        for name in ["users.input", "users.patch", "users.input.form", "users.input.multipart"] {
+            let email = &document["components"]["schemas"][name]["properties"]["email"];
+            assert!(email.get("format").is_none(), "{name}: {email}");
+            assert!(email["pattern"].is_string() && email["description"].is_string(), "{name}");
+        }
+        let long = format!("{}@example.com", "a".repeat(65));
+        let json_body = json!({"username": "long_json", "email": long});
+        assert!(json_input.is_valid(&json_body));
+        let made = gw.json("POST", "/api/users/", &json_body);
+        assert_eq!(made.status, 201, "{}", made.text());
+        let form_body = json!({"username": "long_form", "email": format!("b{long}")});
+        assert!(form_input.is_valid(&form_body));
+        let form = format!("username=long_form&email=b{long}");
+        let made = gw.send(
+            "POST",
+            "/api/users/",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            form.as_bytes(),
+        );
+        assert_eq!(made.status, 201, "{}", made.text());
+        for bad in ["no-at-sign", "a@b", "a..b@example.com"] {
+            let body = json!({"username": "bad_mail", "email": bad});
+            assert!(!json_input.is_valid(&body), "{bad}");
+            let refused = gw.json("POST", "/api/users/", &body);
+            assert_eq!(refused.status, 400, "{bad}");
+            assert_eq!(refused.json(), json!({"email": ["Enter a valid email address."]}));
+        }
+    }
+}
+
+on_both! {
+    /// Patterns are written so that every reader reads them alike: no `\p{..}` classes
+    /// (Python's `re` has none), the same strings matched as the schema files' patterns.
+    fn patterns_are_portable_and_mean_what_the_schemas_say(db) {
+        let gw = Gateway::users_on(db);
+        let document = gw.get("/openapi.json").json();
+        let text = document.to_string();
+        assert!(!text.contains("\\\\p{"), "a \\p{{..}} class is left");
+        let input = component(&document, "users.input");
+        for (username, valid) in [("Zoë_1.a@b+c-d", true), ("名前٣", true), ("no space", false), ("a/b", false)] {
+            let body = json!({"username": username, "email": "x@example.com"});
+            assert_eq!(input.is_valid(&body), valid, "{username}");
+            let answer = gw.json("POST", "/api/users/", &body);
+            assert_eq!(answer.status == 201, valid, "{username}: {}", answer.text());
+            if valid {
+                let id = answer.json()["id"].as_i64().unwrap_or_default();
+                assert_eq!(gw.send("DELETE", &format!("/api/users/{id}/"), &[], b"").status, 204);
+            }
+        }
     }
 }

@@ -252,6 +252,12 @@ fn invalid_requests_get_the_native_400_and_never_reach_the_upstream() {
     assert_eq!(gw.get("/api/users/abc/").status, 404);
     let r = gw.get("/api/users/?username__in=a%00b");
     assert_eq!(r.status, 400, "{}", r.text());
+    let r = gw.get("/api/users/?search=%ff%fe");
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(
+        r.json()["detail"],
+        "The query string is not valid UTF-8 once percent-decoded."
+    );
     assert!(upstream.requests().is_empty(), "{:?}", upstream.requests());
     let r = gw.json(
         "POST",
@@ -287,6 +293,16 @@ fn report_mode_forwards_an_invalid_request_and_names_its_problems() {
     assert!(
         listed[0].contains("Enter a valid email address."),
         "{header}"
+    );
+    // A query that is not UTF-8 goes upstream as sent, named in the header.
+    let r = gw.get("/api/users/?search=%ff%fe");
+    let header = r.header("specgate-violations").unwrap_or_default();
+    assert!(header.contains("not valid UTF-8"), "{header}");
+    let seen = upstream.requests();
+    assert_eq!(seen.len(), 2, "the upstream saw it");
+    assert!(
+        seen[1].starts_with("GET /api/users/?search=%ff%fe "),
+        "{seen:?}"
     );
 }
 

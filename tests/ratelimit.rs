@@ -35,8 +35,7 @@ fn spec(name: &str, extra: &str, list: Option<&str>, detail: Option<&str>) -> Sc
             &format!("{DETAIL}    rate_limit: {limit}\n"),
         );
     }
-    let text = std::fs::read_to_string(&routes).expect("reads");
-    std::fs::write(&routes, format!("{text}\n{extra}")).expect("writes");
+    common::add_to_routes(&routes, extra);
     dir
 }
 

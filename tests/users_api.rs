@@ -808,3 +808,102 @@ on_both! {
         }
     }
 }
+
+on_both! {
+    /// The clock of a create has microseconds on both databases (SQLite's own gives
+    /// milliseconds), so users created one after the other never tie on `date_joined` and
+    /// `?ordering=date_joined` is their creation order.
+    fn date_joined_has_microseconds_and_orders_creations(db) {
+        let gw = Gateway::users_on(db);
+        let mut ids = Vec::new();
+        let mut sub_millisecond = 0;
+        for i in 0..20 {
+            let body = json!({"username": format!("tick{i}"), "email": format!("tick{i}@example.com")});
+            let r = gw.json("POST", "/api/users/", &body);
+            assert_eq!(r.status, 201, "{}", r.text());
+            let joined = r.json()["date_joined"].as_str().unwrap_or_default().to_owned();
+            // `.ffffffZ` whose last three digits are not all zero: finer than milliseconds.
+            if joined.len() == 27 && !joined.ends_with("000Z") {
+                sub_millisecond += 1;
+            }
+            ids.push(r.json()["id"].clone());
+        }
+        assert!(sub_millisecond > 0, "every date_joined is on a whole millisecond");
+        let r = gw.get("/api/users/?ordering=date_joined&limit=100");
+        let order: Vec<Value> = r.json()["results"]
+            .as_array()
+            .map(|a| a.iter().map(|u| u["id"].clone()).collect())
+            .unwrap_or_default();
+        assert_eq!(order, ids);
+    }
+}
+
+/// A SQLite database migrated before `specgate_now()` became the default (0001 and 0002
+/// only) keeps its rows, their roles and its key sequence through migration 0003, and the
+/// next user gets a timestamp with microseconds.
+#[test]
+fn the_sqlite_clock_migration_keeps_existing_rows() {
+    let old = common::copy_spec(&common::users_spec(), "before-clock");
+    std::fs::remove_file(old.join("migrations/0003_users_clock.sqlite.sql")).expect("removes");
+    let path = common::sqlite_path();
+    common::remove_sqlite(&path);
+    let migrate = |spec: &std::path::Path| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_specgate"))
+            .args(["migrate", "--spec"])
+            .arg(spec)
+            .args(["--database-url", &common::sqlite_url(&path)])
+            .output()
+            .expect("runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    migrate(&old);
+    common::sqlite(
+        &path,
+        "INSERT INTO users_role (name) VALUES ('admin');
+         INSERT INTO users_user (username, email) VALUES ('a', 'a@example.com'),
+                ('b', 'b@example.com'), ('c', 'c@example.com');
+         INSERT INTO users_user_roles (user_id, role_id) VALUES (2, 1), (3, 1);
+         DELETE FROM users_user WHERE id = 3;",
+    );
+    migrate(&common::users_spec());
+    assert_eq!(
+        common::sqlite(&path, "SELECT id, username FROM users_user ORDER BY id"),
+        "1|a\n2|b"
+    );
+    assert_eq!(
+        common::sqlite(&path, "SELECT user_id, role_id FROM users_user_roles"),
+        "2|1"
+    );
+    common::sqlite(
+        &path,
+        "INSERT INTO users_user (username, email) VALUES ('d', 'd@example.com');
+         INSERT INTO users_user (username, email) VALUES ('e', 'e@example.com');
+         INSERT INTO users_user (username, email) VALUES ('f', 'f@example.com');",
+    );
+    let rows = common::sqlite(&path, "SELECT id, date_joined FROM users_user WHERE id > 2");
+    let rows: Vec<(&str, &str)> = rows.lines().filter_map(|r| r.split_once('|')).collect();
+    assert_eq!(
+        rows.first().map(|r| r.0),
+        Some("4"),
+        "the deleted key 3 is not reused"
+    );
+    assert!(
+        rows.iter().any(|(_, joined)| !joined.ends_with("000")),
+        "SQLite's millisecond clock is still the default: {rows:?}"
+    );
+    assert_eq!(
+        common::sqlite(&path, "PRAGMA foreign_key_check"),
+        "",
+        "the join table still points at users_user"
+    );
+    common::sqlite(&path, "DELETE FROM users_user WHERE id = 2");
+    assert_eq!(
+        common::sqlite(&path, "SELECT count(*) FROM users_user_roles"),
+        "0"
+    );
+    common::remove_sqlite(&path);
+}

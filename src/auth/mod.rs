@@ -301,9 +301,9 @@ fn api_key(location: &KeyLocation, presented: &Presented<'_>) -> Option<String> 
             .ok()
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty()),
-        KeyLocation::Query(name) => form_urlencoded::parse(presented.uri.query()?.as_bytes())
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
+        KeyLocation::Query(name) => crate::intake::query::Query::parse(presented.uri.query())
+            .last(name)
+            .map(str::to_owned)
             .filter(|v| !v.is_empty()),
     }
 }

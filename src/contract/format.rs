@@ -48,10 +48,11 @@ pub struct SettingsDef {
     /// switches it off.
     #[serde(default = "default_readiness_path")]
     pub readiness_path: Option<String>,
-    /// The API's title in the OpenAPI document.
+    /// The API's title in the OpenAPI document (`info.title`); the crate's name by default.
     #[serde(default = "default_title")]
     pub title: String,
-    /// The API's version in the OpenAPI document.
+    /// The API's version in the OpenAPI document (`info.version`); the crate's version by
+    /// default.
     #[serde(default = "default_version")]
     pub version: String,
     // Rate limits and CORS (contract/policy.rs).
@@ -88,12 +89,14 @@ fn default_readiness_path() -> Option<String> {
     Some("/ready".to_owned())
 }
 
+/// The gateway's own name: a document whose contract names no title still says who made it.
 fn default_title() -> String {
-    "API".to_owned()
+    env!("CARGO_PKG_NAME").to_owned()
 }
 
+/// The gateway's own version, for a contract that names none.
 fn default_version() -> String {
-    "1".to_owned()
+    env!("CARGO_PKG_VERSION").to_owned()
 }
 
 /// How strictly response bodies are checked against their schemas.
@@ -150,6 +153,21 @@ pub struct ResourceDef {
     pub page_size: u64,
     /// Largest `limit` a client may ask for.
     pub max_page_size: Option<u64>,
+    /// What a query parameter the resource does not know gets.
+    #[serde(default)]
+    pub unknown_query: UnknownQuery,
+}
+
+/// What a resource's routes do with query parameters they do not read: a filter, lookup or
+/// ordering field the resource does not offer.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownQuery {
+    /// Silently ignored, as DRF and django-filter do.
+    #[default]
+    Ignore,
+    /// A 400 naming each one, so a typo never lists everything.
+    Reject,
 }
 
 fn default_key() -> String {

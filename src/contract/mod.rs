@@ -29,7 +29,7 @@ use http::Method;
 
 use crate::plan::{Kind, Lookup};
 
-pub use format::{HostHeader, ProxyValidation, ResponseValidation};
+pub use format::{HostHeader, ProxyValidation, ResponseValidation, UnknownQuery};
 pub use schema::{InputField, InputSchema};
 pub use upstream::Upstream;
 
@@ -329,6 +329,8 @@ pub struct Resource {
     pub page_size: u64,
     /// Largest page a client may ask for.
     pub max_page_size: Option<u64>,
+    /// What a query parameter the resource does not read gets.
+    pub unknown_query: UnknownQuery,
     /// The order when none is asked for: (quoted column, descending).
     pub default_ordering: Vec<(Ident, bool)>,
     /// The representation as a SQL projection, per dialect, built once by
@@ -644,6 +646,7 @@ fn compile_resource(
         ordering,
         page_size: def.page_size,
         max_page_size: def.max_page_size,
+        unknown_query: def.unknown_query,
         default_ordering,
         projection: Default::default(),
         columns: Default::default(),

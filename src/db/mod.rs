@@ -22,7 +22,7 @@ use crate::contract::{Field, Source, Spec};
 use crate::plan::{Columns, Kind, SqlValue, canonical_json};
 use crate::sql::{Dialect, Statement};
 
-pub use sqlite::upper;
+pub use sqlite::{register_functions, upper};
 
 /// A failure talking to the database.
 #[derive(Debug)]

@@ -1,19 +1,27 @@
 //! What SQLite needs beyond sqlx's driver to answer like PostgreSQL: its connection
-//! settings, a Unicode `upper()` (SQLite's own folds ASCII only), timestamps read back from
-//! the fixed-width UTC text `sql` stores them as, and the meaning of its error codes.
+//! settings, a Unicode `upper()` (SQLite's own folds ASCII only), a clock with microseconds
+//! (SQLite's own gives milliseconds), timestamps read back from the fixed-width UTC text
+//! `sql` stores them as, and the meaning of its error codes.
 
 use std::ffi::c_int;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use libsqlite3_sys as ffi;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    LockedSqliteHandle, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions,
+    SqliteSynchronous,
+};
 
 use crate::config::Limits;
 use crate::plan::utc_timestamp;
+use crate::sql::SQLITE_TIMESTAMP_FORMAT;
 
 /// The name SQL calls the Unicode upper-casing function by (see [`upper`]).
 pub const UPPER: &str = "specgate_upper";
+
+/// The name SQL calls the clock by (see [`now`]): column defaults use `(specgate_now())`.
+pub const NOW: &str = "specgate_now";
 
 /// The pool for a `sqlite:` URL. The file is created when missing if `create`; WAL lets readers go on
 /// while a write is in progress; a write waits up to the statement timeout for the lock.
@@ -38,8 +46,7 @@ pub fn pool(
         .after_connect(|conn, _meta| {
             Box::pin(async move {
                 let mut handle = conn.lock_handle().await?;
-                register_upper(handle.as_raw_handle().as_ptr())
-                    .map_err(|e| sqlx::Error::Configuration(e.into()))
+                register_functions(&mut handle).map_err(|e| sqlx::Error::Configuration(e.into()))
             })
         });
     if in_memory {
@@ -49,6 +56,16 @@ pub fn pool(
             .max_lifetime(None);
     }
     Ok(pool.connect_lazy_with(options))
+}
+
+/// Registers the functions the gateway's SQL and the SQLite migrations' column defaults
+/// call, `specgate_upper(text)` and `specgate_now()`, on one connection. Any other client
+/// that writes rows relying on those defaults must register them too (for a Rust one, with
+/// this).
+pub fn register_functions(handle: &mut LockedSqliteHandle<'_>) -> Result<(), String> {
+    let db = handle.as_raw_handle().as_ptr();
+    register_upper(db)?;
+    register_now(db)
 }
 
 /// Upper-cases like PostgreSQL's `upper()` in a UTF-8 database: each character maps to its
@@ -88,6 +105,57 @@ fn register_upper(db: *mut ffi::sqlite3) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("cannot register {UPPER}: SQLite code {rc}"))
+    }
+}
+
+/// The current time as a timestamp column stores it: UTC text with six fraction digits
+/// (`2025-11-06 08:00:00.364302`), so that rows created in the same millisecond still order
+/// by it, as they do on PostgreSQL.
+pub fn now() -> String {
+    Utc::now().format(SQLITE_TIMESTAMP_FORMAT).to_string()
+}
+
+/// Registers [`now`] as `specgate_now()` on one connection. Not deterministic: each call
+/// reads the clock.
+fn register_now(db: *mut ffi::sqlite3) -> Result<(), String> {
+    let name = c"specgate_now";
+    // SAFETY: as in `register_upper`; the callback takes no arguments.
+    let rc = unsafe {
+        ffi::sqlite3_create_function_v2(
+            db,
+            name.as_ptr(),
+            0,
+            ffi::SQLITE_UTF8,
+            std::ptr::null_mut(),
+            Some(now_callback),
+            None,
+            None,
+            None,
+        )
+    };
+    if rc == ffi::SQLITE_OK {
+        Ok(())
+    } else {
+        Err(format!("cannot register {NOW}: SQLite code {rc}"))
+    }
+}
+
+/// `specgate_now()`: [`now`] as text.
+unsafe extern "C" fn now_callback(
+    ctx: *mut ffi::sqlite3_context,
+    _argc: c_int,
+    _argv: *mut *mut ffi::sqlite3_value,
+) {
+    let text = now();
+    // SAFETY: `ctx` is the live context SQLite passed; the text is copied by SQLite
+    // (SQLITE_TRANSIENT) before `text` is dropped.
+    unsafe {
+        ffi::sqlite3_result_text(
+            ctx,
+            text.as_ptr().cast(),
+            text.len() as c_int,
+            ffi::SQLITE_TRANSIENT(),
+        );
     }
 }
 
@@ -166,6 +234,13 @@ mod tests {
             Some("2025-11-06T08:00:00.364302+00:00")
         );
         assert!(read_timestamp("2025-11-06 08:00:00.364").is_some());
+    }
+
+    #[test]
+    fn the_clock_has_microseconds() {
+        let text = now();
+        assert_eq!(text.len(), "2025-11-06 08:00:00.364302".len());
+        assert!(read_timestamp(&text).is_some());
     }
 
     #[test]

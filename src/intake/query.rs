@@ -2,23 +2,59 @@
 //! parsing, and the `next`/`previous` links with their parameters re-encoded the way
 //! Python's `urlencode` does.
 
-use crate::compat::python::quote_plus;
+use percent_encoding::percent_decode_str;
 
-use crate::compat::python::python_int_wide;
+use crate::compat::python::{python_int_wide, quote_plus};
+use crate::error::ApiError;
 
 /// The decoded query parameters, in the order sent.
 #[derive(Debug, Default, Clone)]
 pub struct Query {
     pairs: Vec<(String, String)>,
+    /// Whether some name or value was not UTF-8 once decoded (then read lossily).
+    not_utf8: bool,
 }
 
 impl Query {
-    /// Decodes a raw query string (`+` is a space; blank values kept).
+    /// Decodes a raw query string: pairs split on `&` (empty ones skipped), `+` is a space,
+    /// blank values kept, `%XX` escapes that are not hexadecimal kept as they are. Bytes that
+    /// are not UTF-8 once decoded are read as replacement characters and remembered, so that
+    /// [`Query::utf8`] refuses them where the query is read.
     pub fn parse(raw: Option<&str>) -> Query {
-        let pairs = raw
-            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-            .unwrap_or_default();
-        Query { pairs }
+        let mut query = Query::default();
+        for pair in raw.unwrap_or_default().split('&') {
+            if pair.is_empty() {
+                continue;
+            }
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let name = query.unquote(name);
+            let value = query.unquote(value);
+            query.pairs.push((name, value));
+        }
+        query
+    }
+
+    /// One name or value, decoded.
+    fn unquote(&mut self, raw: &str) -> String {
+        let spaced = raw.replace('+', " ");
+        let bytes: Vec<u8> = percent_decode_str(&spaced).collect();
+        match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                self.not_utf8 = true;
+                String::from_utf8_lossy(e.as_bytes()).into_owned()
+            }
+        }
+    }
+
+    /// A 400 when some name or value was not UTF-8 once decoded: read as replacement
+    /// characters, it would filter or search for something the client never sent.
+    pub fn utf8(&self) -> Result<(), ApiError> {
+        if self.not_utf8 {
+            Err(ApiError::QueryNotUtf8)
+        } else {
+            Ok(())
+        }
     }
 
     /// Whether the query has no parameters at all.
@@ -141,5 +177,21 @@ mod tests {
             "email=x%40y&limit=2&search=a+b&tag=1&tag=2"
         );
         assert_eq!(Query::parse(Some("a=~*'")).with(&[]), "a=~%2A%27");
+    }
+
+    #[test]
+    fn decodes_like_form_urlencoded_but_refuses_bad_utf8() {
+        let q = Query::parse(Some("a=x+y%21&&b&c=%zz&d=%C3%A9"));
+        assert!(q.utf8().is_ok());
+        assert_eq!(q.last("a"), Some("x y!"));
+        assert_eq!(q.last("b"), Some(""));
+        assert_eq!(q.last("c"), Some("%zz"));
+        assert_eq!(q.last("d"), Some("é"));
+        assert_eq!(q.names(), ["a", "b", "c", "d"]);
+        for bad in ["search=%ff%fe", "%ff=1", "x=%C3"] {
+            let q = Query::parse(Some(bad));
+            assert!(matches!(q.utf8(), Err(ApiError::QueryNotUtf8)), "{bad}");
+        }
+        assert_eq!(Query::parse(Some("x=%C3")).last("x"), Some("\u{fffd}"));
     }
 }

@@ -5,7 +5,7 @@
 use super::query::Query;
 use crate::compat::python::{is_python_space, python_int};
 use crate::contract::ident::Ident;
-use crate::contract::{FilterField, Resource};
+use crate::contract::{FilterField, Resource, UnknownQuery};
 use crate::error::ApiError;
 use crate::plan::{
     Filter, Kind, Lookup, Scope, Search, SqlValue, canonical_uuid, iso_date, utc_timestamp,
@@ -16,6 +16,9 @@ use crate::plan::{
 pub fn scope(resource: &Resource, query: &Query) -> Result<Scope, ApiError> {
     if query.is_empty() {
         return Ok(Scope::default());
+    }
+    if resource.unknown_query == UnknownQuery::Reject {
+        refuse_unknown(resource, query)?;
     }
     let mut filters = Vec::new();
     let mut errors = Vec::new();
@@ -38,6 +41,51 @@ pub fn scope(resource: &Resource, query: &Query) -> Result<Scope, ApiError> {
         filters,
         search: search(resource, query),
     })
+}
+
+/// The parameters every resource's routes read besides its filters: pagination and DRF's
+/// `?format=`.
+const ALWAYS_READ: [&str; 3] = ["limit", "offset", "format"];
+
+/// Under `unknown_query: reject`, a 400 naming each parameter the resource does not read
+/// (an unknown field, lookup or typo) and each `?ordering=` field it does not offer.
+fn refuse_unknown(resource: &Resource, query: &Query) -> Result<(), ApiError> {
+    let mut errors: Vec<(String, Vec<String>)> = Vec::new();
+    for name in query.names() {
+        let known = ALWAYS_READ.contains(&name)
+            || (name == "search" && !resource.search.is_empty())
+            || (name == "ordering" && !resource.ordering.is_empty())
+            || resource
+                .filters
+                .iter()
+                .any(|f| f.params.iter().any(|(_, p)| p == name));
+        if !known {
+            errors.push((name.to_owned(), vec!["Unknown query parameter.".to_owned()]));
+        }
+    }
+    let unknown_fields: Vec<String> = ordering_terms(query)
+        .filter(|(name, _)| !resource.ordering.iter().any(|(n, _)| n == name))
+        .map(|(name, _)| format!("Unknown ordering field \"{name}\"."))
+        .collect();
+    if !unknown_fields.is_empty() && !resource.ordering.is_empty() {
+        errors.push(("ordering".to_owned(), unknown_fields));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Invalid(errors))
+    }
+}
+
+/// The terms of `?ordering=a,-b` as (name, descending), empty terms skipped.
+fn ordering_terms(query: &Query) -> impl Iterator<Item = (&str, bool)> {
+    query
+        .last("ordering")
+        .unwrap_or_default()
+        .split(',')
+        .map(|term| term.trim_matches(is_python_space))
+        .filter(|term| !term.is_empty())
+        .map(|term| term.strip_prefix('-').map_or((term, false), |n| (n, true)))
 }
 
 fn message(resource: &Resource, key: &str) -> String {
@@ -167,22 +215,15 @@ fn search(resource: &Resource, query: &Query) -> Option<Search> {
 /// `?ordering=a,-b` over the allowed fields (unknown names ignored), else the default; the
 /// key always comes last to make pages stable.
 pub fn ordering(resource: &Resource, query: &Query) -> Vec<(Ident, bool)> {
-    let mut order: Vec<(Ident, bool)> = query
-        .last("ordering")
-        .map(|raw| {
-            raw.split(',')
-                .filter_map(|term| {
-                    let term = term.trim_matches(is_python_space);
-                    let (name, desc) = term.strip_prefix('-').map_or((term, false), |n| (n, true));
-                    resource
-                        .ordering
-                        .iter()
-                        .find(|(n, _)| n == name)
-                        .map(|(_, column)| (column.clone(), desc))
-                })
-                .collect()
+    let mut order: Vec<(Ident, bool)> = ordering_terms(query)
+        .filter_map(|(name, desc)| {
+            resource
+                .ordering
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, column)| (column.clone(), desc))
         })
-        .unwrap_or_default();
+        .collect();
     if order.is_empty() {
         order = resource.default_ordering.clone();
     }

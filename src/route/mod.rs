@@ -190,7 +190,7 @@ pub fn resolve(spec: &Spec, request: Request<Bytes>) -> Result<Intent, Refusal> 
         render,
         body,
     };
-    Ok(match binding {
+    let intent = match binding {
         Some((Some(action), Via::Native)) => Intent::Act(action, request),
         Some((None, Via::Native)) => {
             let e = ApiError::Internal("a native method without an action".into());
@@ -201,7 +201,13 @@ pub fn resolve(spec: &Spec, request: Request<Bytes>) -> Result<Intent, Refusal> 
             Some(Via::Upstream(up)) if route.is_proxied() => Intent::Proxy(None, up, request),
             _ => Intent::Options(request),
         },
-    })
+    };
+    // The gateway's own routes refuse a query that is not UTF-8; a proxied one leaves it to
+    // its `validate:` mode (refused, reported or forwarded), as for any invalid request.
+    if let Intent::Act(_, req) | Intent::Options(req) = &intent {
+        req.query.utf8().map_err(|e| refuse(e, render))?;
+    }
+    Ok(intent)
 }
 
 /// Where links point, kept as the request gave it; written out only when a link is made.

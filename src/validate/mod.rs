@@ -44,7 +44,7 @@ pub fn check_input(schema: &InputSchema, body: Value, partial: bool) -> Result<C
         Value::Null => return Err(BodyError(body_message(schema, "null", "null"))),
         other => return Err(BodyError(body_message(schema, "type", python_type(&other)))),
     };
-    let shaped = shape(schema, object);
+    let (shaped, out_of_range) = shape(schema, object);
     let validator = if partial {
         &schema.partial
     } else {
@@ -80,6 +80,9 @@ pub fn check_input(schema: &InputSchema, body: Value, partial: bool) -> Result<C
         let value = shaped.get(&field.name);
         if value.is_some_and(has_nul) {
             failed[i].push("nul".to_owned());
+        }
+        if out_of_range.contains(&i) {
+            failed[i] = vec![RANGE.to_owned()];
         }
         if failed[i].is_empty() && !fits(field, value) {
             let keyword = if field.keywords.contains_key("maximum") {
@@ -130,15 +133,39 @@ fn fits(field: &InputField, value: Option<&Value>) -> bool {
     }
 }
 
-/// Keeps the schema's fields only, and coerces their values as DRF's fields would.
-fn shape(schema: &InputSchema, mut object: Map<String, Value>) -> Map<String, Value> {
+/// The message key of a number beyond the double range, for any field.
+const RANGE: &str = "range";
+
+/// Keeps the schema's fields only, and coerces their values as DRF's fields would. Also
+/// returns the fields (by index) given a number beyond the double range, such as `1e400`:
+/// Python reads it as infinity, and the original stored the text `"inf"` for it; here it
+/// is refused, since no client means infinity by it.
+fn shape(schema: &InputSchema, mut object: Map<String, Value>) -> (Map<String, Value>, Vec<usize>) {
     let mut shaped = Map::new();
-    for field in &schema.fields {
+    let mut out_of_range = Vec::new();
+    for (i, field) in schema.fields.iter().enumerate() {
         if let Some(value) = object.remove(&field.name) {
+            if beyond_double(field, &value) {
+                out_of_range.push(i);
+            }
             shaped.insert(field.name.clone(), coerce(field, value));
         }
     }
-    shaped
+    (shaped, out_of_range)
+}
+
+/// Whether `value` is a number too large for a double: a JSON number for any field, or the
+/// text of one for a number field (form bodies).
+fn beyond_double(field: &InputField, value: &Value) -> bool {
+    let overflows = |text: &str| text.parse::<f64>().is_ok_and(f64::is_infinite);
+    match value {
+        Value::Number(n) => overflows(&n.to_string()),
+        Value::String(s) if field.kind == Kind::Number => {
+            let text = s.trim_matches(is_python_space);
+            !text.to_ascii_lowercase().contains("inf") && overflows(text)
+        }
+        _ => false,
+    }
 }
 
 fn coerce(field: &InputField, value: Value) -> Value {
@@ -206,9 +233,9 @@ fn coerce_text(field: &InputField, s: String) -> Value {
 /// type, blank), or leaves a value no query can carry (a NUL character).
 fn is_gate(value: Option<&Value>, failed: &[String]) -> bool {
     let blank = value.and_then(Value::as_str) == Some("");
-    failed
-        .iter()
-        .any(|k| k == "required" || k == "type" || k == "nul" || (k == "minLength" && blank))
+    failed.iter().any(|k| {
+        k == "required" || k == "type" || k == "nul" || k == RANGE || (k == "minLength" && blank)
+    })
 }
 
 /// Where a uniqueness message goes among a field's messages: before those of the rules
@@ -236,6 +263,9 @@ fn messages(field: &InputField, value: Option<&Value>, failed: &[String]) -> Vec
     let failed: Vec<&str> = failed.iter().map(String::as_str).collect();
     if failed.contains(&"required") {
         return vec![field.message("required")];
+    }
+    if failed.contains(&RANGE) {
+        return vec![field.message(RANGE)];
     }
     if failed.contains(&"type") {
         let key = if value.is_some_and(Value::is_null) {

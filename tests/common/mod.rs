@@ -250,16 +250,21 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .expect("a current-thread tokio runtime")
 }
 
-/// A connection to a SQLite file (created if missing), waiting up to 5 s for locks.
+/// A connection to a SQLite file (created if missing), waiting up to 5 s for locks, with the
+/// gateway's SQL functions registered (the migrations' column defaults call `specgate_now()`).
 pub async fn sqlite_connect(path: &Path) -> sqlx::SqliteConnection {
     use sqlx::Connection;
     let options = sqlx::sqlite::SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
         .busy_timeout(Duration::from_secs(5));
-    sqlx::SqliteConnection::connect_with(&options)
+    let mut conn = sqlx::SqliteConnection::connect_with(&options)
         .await
-        .unwrap_or_else(|e| panic!("opens {}: {e}", path.display()))
+        .unwrap_or_else(|e| panic!("opens {}: {e}", path.display()));
+    let mut handle = conn.lock_handle().await.expect("locks the connection");
+    specgate::db::register_functions(&mut handle).expect("registers the functions");
+    drop(handle);
+    conn
 }
 
 /// Runs SQL (one or more statements) on a SQLite file with sqlx; the rows of every statement
@@ -615,4 +620,32 @@ fn send_raw(addr: &str, bytes: &[u8]) -> Reply {
     let mut answer = Vec::new();
     let _ = stream.read_to_end(&mut answer);
     Reply::parse(&answer)
+}
+
+/// Adds top-level YAML to a routes.yaml: the keys under a `settings:` in `extra` go into the
+/// file's own `settings:` block when it has one (YAML refuses a second), the rest at the end.
+pub fn add_to_routes(routes: &Path, extra: &str) {
+    let mut text = std::fs::read_to_string(routes).expect("reads");
+    let (top, settings) = match extra.split_once("settings:\n") {
+        Some((before, rest)) => {
+            // The settings' lines are the indented ones right after `settings:`.
+            let end = rest
+                .lines()
+                .take_while(|l| l.starts_with(' ') || l.is_empty())
+                .map(|l| l.len() + 1)
+                .sum::<usize>()
+                .min(rest.len());
+            (format!("{before}{}", &rest[end..]), Some(&rest[..end]))
+        }
+        None => (extra.to_owned(), None),
+    };
+    if let Some(settings) = settings {
+        match text.find("\nsettings:\n") {
+            Some(at) => text.insert_str(at + "\nsettings:\n".len(), settings),
+            None => text.push_str(&format!("\nsettings:\n{settings}")),
+        }
+    }
+    text.push('\n');
+    text.push_str(&top);
+    std::fs::write(routes, text).expect("writes");
 }

@@ -128,9 +128,11 @@ impl Proxy<'_> {
         Ok(response)
     }
 
-    /// The request's checks: an imported operation's parameters and body, or the native
-    /// checks of a resource-backed action (`None` for OPTIONS: nothing to check).
+    /// The request's checks: a query that is UTF-8, then an imported operation's parameters
+    /// and body, or the native checks of a resource-backed action (`None` for OPTIONS:
+    /// nothing more to check).
     fn check_request(&self, action: Option<Action>, req: &ApiRequest) -> Result<(), ApiError> {
+        req.query.utf8()?;
         let method = if req.method == Method::HEAD {
             Method::GET
         } else {
