@@ -41,6 +41,9 @@ pub fn document(spec: &Spec) -> Value {
             if let Some(security) = &spec.security {
                 secure(&mut op, security, index, &binding.method);
             }
+            if spec.policies.limit(Some(index)).is_some() {
+                limited(&mut op);
+            }
             item.insert(binding.method.as_str().to_ascii_lowercase(), op);
         }
         paths.insert(route.template.to_string(), Value::Object(item));
@@ -111,6 +114,22 @@ fn secure(op: &mut Value, security: &Security, route: usize, method: &Method) {
             reference("Detail"),
         );
     }
+}
+
+/// An operation's 429, when the route has a rate limit: DRF's throttle body, and the
+/// headers it comes with.
+fn limited(op: &mut Value) {
+    let header = |description: &str, kind: &str| json!({"description": description, "schema": {"type": kind}});
+    let mut throttled = response(
+        "Over the route's rate limit; Retry-After says when to try again.",
+        reference("Detail"),
+    );
+    throttled["headers"] = json!({
+        "Retry-After": header("Seconds until a request is expected to be allowed.", "integer"),
+        "RateLimit": header("The limit's state (draft-ietf-httpapi-ratelimit-headers).", "string"),
+        "RateLimit-Policy": header("The limit's quota and window.", "string"),
+    });
+    op["responses"]["429"] = throttled;
 }
 
 /// An upstream's imported operations, beside the gateway's own: a hand-written operation on

@@ -98,6 +98,16 @@ on_both! {
         let allowed = "specgate_rate_limit_decisions_total{route=\"/api/users/\",store=\"memory\",result=\"allowed\"}";
         assert_eq!(metric(&gw, limited), 1.0);
         assert_eq!(metric(&gw, allowed), 4.0);
+        let document = gw.get("/openapi.json").json();
+        let throttled = &document["paths"]["/api/users/"]["get"]["responses"]["429"];
+        assert!(throttled["headers"]["Retry-After"].is_object(), "{throttled}");
+        assert!(document["paths"]["/api/users/{id}/"]["get"]["responses"]["429"].is_null());
+        let meta = users_spec().join("tests/fixtures/openapi-3.1-schema.json");
+        let meta: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(meta).expect("vendored")).expect("JSON");
+        let validator = jsonschema::validator_for(&meta).expect("compiles");
+        let errors: Vec<String> = validator.iter_errors(&document).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:#?}");
     }
 
     /// Behind a trusted proxy each client in `X-Forwarded-For` has its own count; from an
