@@ -400,6 +400,54 @@ on_both! {
     }
 }
 
+/// The access log names the caller (subject or key name) and the scheme, and leaves both out
+/// for a public request.
+#[test]
+fn the_access_log_names_the_caller() {
+    let (dir, recorder, jwks) = secured_spec("auth-log");
+    let recorder_url = format!("http://127.0.0.1:{}", recorder.port);
+    let jwks_url = format!("http://127.0.0.1:{}/jwks.json", jwks.port);
+    let (gw, log) = Gateway::start_logged_with_env(
+        common::Db::Sqlite,
+        &dir,
+        &["--log-format", "json", "--log", "info"],
+        &[
+            ("TEST_JWT_SECRET", SECRET),
+            ("TEST_RECORDER_URL", &recorder_url),
+            ("TEST_JWKS_URL", &jwks_url),
+        ],
+    );
+    assert_eq!(
+        list_with(&gw, &hs(&claims("users:read", |_| {}))).status,
+        200
+    );
+    assert_eq!(
+        gw.send("GET", "/api/users/", &[("X-API-Key", GOOD_KEY)], b"")
+            .status,
+        200
+    );
+    assert_eq!(gw.get("/api/open/").status, 200);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let lines = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let lines: Vec<Value> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["fields"]["message"] == "request")
+            .collect();
+        if lines.len() >= 3 || std::time::Instant::now() > deadline {
+            break lines;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let fields = |i: usize| lines[i]["fields"].clone();
+    assert_eq!(fields(0)["caller"], "user-42");
+    assert_eq!(fields(0)["scheme"], "bearer");
+    assert_eq!(fields(1)["caller"], "reader");
+    assert_eq!(fields(1)["scheme"], "keys");
+    assert!(fields(2).get("caller").is_none(), "{}", fields(2));
+}
+
 /// The identity goes upstream in the configured headers, and a client's own copies of those
 /// headers never do.
 #[test]

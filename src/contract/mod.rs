@@ -783,13 +783,13 @@ fn compile_filters(
         let Some((kind, column)) = column_kind(fields, field) else {
             continue;
         };
+        let path = [
+            Step::Key("resources"),
+            Step::Key(name),
+            Step::Key("filters"),
+            Step::Key(field),
+        ];
         if kind == Kind::Json {
-            let path = [
-                Step::Key("resources"),
-                Step::Key(name),
-                Step::Key("filters"),
-                Step::Key(field),
-            ];
             report.at(
                 &path,
                 format!("{field:?} is an object: it cannot be filtered on"),
@@ -800,12 +800,6 @@ fn compile_filters(
         for lookup in lookups {
             match Lookup::parse(lookup) {
                 Some(l) if l.on_text() && !matches!(kind, Kind::Text | Kind::Date | Kind::Uuid) => {
-                    let path = [
-                        Step::Key("resources"),
-                        Step::Key(name),
-                        Step::Key("filters"),
-                        Step::Key(field),
-                    ];
                     report.at(
                         &path,
                         format!("lookup {lookup:?} compares text, and {field:?} is not text (each database writes its values as text differently): use exact, in, gt, gte, lt or lte"),
@@ -813,12 +807,6 @@ fn compile_filters(
                 }
                 Some(l) => parsed.push(l),
                 None => {
-                    let path = [
-                        Step::Key("resources"),
-                        Step::Key(name),
-                        Step::Key("filters"),
-                        Step::Key(field),
-                    ];
                     report.at(&path, format!("unknown lookup {lookup:?} on {field:?}"));
                 }
             }

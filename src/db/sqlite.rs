@@ -18,10 +18,10 @@ use crate::plan::utc_timestamp;
 use crate::sql::SQLITE_TIMESTAMP_FORMAT;
 
 /// The name SQL calls the Unicode upper-casing function by (see [`upper`]).
-pub const UPPER: &str = "specgate_upper";
+const UPPER: &std::ffi::CStr = c"specgate_upper";
 
 /// The name SQL calls the clock by (see [`now`]): column defaults use `(specgate_now())`.
-pub const NOW: &str = "specgate_now";
+const NOW: &std::ffi::CStr = c"specgate_now";
 
 /// The pool for a `sqlite:` URL. The file is created when missing if `create`; WAL lets readers go on
 /// while a write is in progress; a write waits up to the statement timeout for the lock.
@@ -64,8 +64,8 @@ pub fn pool(
 /// this).
 pub fn register_functions(handle: &mut LockedSqliteHandle<'_>) -> Result<(), String> {
     let db = handle.as_raw_handle().as_ptr();
-    register_upper(db)?;
-    register_now(db)
+    register(db, UPPER, 1, true, upper_callback)?;
+    register(db, NOW, 0, false, now_callback)
 }
 
 /// Upper-cases like PostgreSQL's `upper()` in a UTF-8 database: each character maps to its
@@ -83,19 +83,35 @@ pub fn upper(text: &str) -> String {
         .collect()
 }
 
-/// Registers [`upper`] as `specgate_upper(text)` on one connection.
-fn register_upper(db: *mut ffi::sqlite3) -> Result<(), String> {
-    let name = c"specgate_upper";
+/// A scalar SQL function of this gateway, for SQLite.
+type Callback =
+    unsafe extern "C" fn(*mut ffi::sqlite3_context, c_int, *mut *mut ffi::sqlite3_value);
+
+/// Registers `callback` as the SQL function `name` taking `args` arguments on one
+/// connection (`deterministic` when the same arguments always give the same answer).
+fn register(
+    db: *mut ffi::sqlite3,
+    name: &std::ffi::CStr,
+    args: c_int,
+    deterministic: bool,
+    callback: Callback,
+) -> Result<(), String> {
+    let flags = if deterministic {
+        ffi::SQLITE_UTF8 | ffi::SQLITE_DETERMINISTIC
+    } else {
+        ffi::SQLITE_UTF8
+    };
     // SAFETY: `db` is a live connection handle held locked by the caller; the name is a
-    // NUL-terminated static string; the callback has the signature SQLite expects.
+    // NUL-terminated string that SQLite copies; the callback has the signature SQLite
+    // expects.
     let rc = unsafe {
         ffi::sqlite3_create_function_v2(
             db,
             name.as_ptr(),
-            1,
-            ffi::SQLITE_UTF8 | ffi::SQLITE_DETERMINISTIC,
+            args,
+            flags,
             std::ptr::null_mut(),
-            Some(upper_callback),
+            Some(callback),
             None,
             None,
             None,
@@ -104,7 +120,10 @@ fn register_upper(db: *mut ffi::sqlite3) -> Result<(), String> {
     if rc == ffi::SQLITE_OK {
         Ok(())
     } else {
-        Err(format!("cannot register {UPPER}: SQLite code {rc}"))
+        Err(format!(
+            "cannot register {}: SQLite code {rc}",
+            name.to_string_lossy()
+        ))
     }
 }
 
@@ -113,31 +132,6 @@ fn register_upper(db: *mut ffi::sqlite3) -> Result<(), String> {
 /// by it, as they do on PostgreSQL.
 pub fn now() -> String {
     Utc::now().format(SQLITE_TIMESTAMP_FORMAT).to_string()
-}
-
-/// Registers [`now`] as `specgate_now()` on one connection. Not deterministic: each call
-/// reads the clock.
-fn register_now(db: *mut ffi::sqlite3) -> Result<(), String> {
-    let name = c"specgate_now";
-    // SAFETY: as in `register_upper`; the callback takes no arguments.
-    let rc = unsafe {
-        ffi::sqlite3_create_function_v2(
-            db,
-            name.as_ptr(),
-            0,
-            ffi::SQLITE_UTF8,
-            std::ptr::null_mut(),
-            Some(now_callback),
-            None,
-            None,
-            None,
-        )
-    };
-    if rc == ffi::SQLITE_OK {
-        Ok(())
-    } else {
-        Err(format!("cannot register {NOW}: SQLite code {rc}"))
-    }
 }
 
 /// `specgate_now()`: [`now`] as text.

@@ -368,6 +368,18 @@ impl Gateway {
 
     /// Starts the gateway like [`Gateway::start_on`], with its log (stderr) going to a file
     /// of the temporary folder, whose path comes back too.
+    /// Starts the gateway like [`Gateway::start_logged`], with these environment variables.
+    pub fn start_logged_with_env(
+        db: Db,
+        spec: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> (Gateway, PathBuf) {
+        let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+        ENV.with(|e| *e.borrow_mut() = env.collect());
+        Gateway::start_logged(db, spec, extra)
+    }
+
     pub fn start_logged(db: Db, spec: &Path, extra: &[&str]) -> (Gateway, PathBuf) {
         let log = std::env::temp_dir().join(format!(
             "specgate-log-{}-{}.txt",

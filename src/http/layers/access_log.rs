@@ -48,8 +48,9 @@ impl Hook for AccessLog {
         if let Some(line) = line {
             let trace_id = line.trace.trace_id_hex();
             let caller = response.extensions().get::<Caller>();
-            let who = caller.and_then(Caller::identity).unwrap_or_default();
-            let scheme = caller.map(|c| c.scheme.as_str()).unwrap_or_default();
+            // Absent (not even the field's name) when nobody was authenticated.
+            let who = caller.and_then(Caller::identity);
+            let scheme = caller.map(|c| c.scheme.as_str());
             tracing::info!(
                 request_id = %id,
                 trace_id = %trace_id,
@@ -57,8 +58,8 @@ impl Hook for AccessLog {
                 path = %line.path.path(),
                 route = %route,
                 status = response.status().as_u16(),
-                caller = %who,
-                scheme = %scheme,
+                caller = who,
+                scheme = scheme,
                 micros = started.elapsed().as_micros() as u64,
                 "request"
             );
