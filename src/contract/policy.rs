@@ -34,6 +34,12 @@ struct RoutePolicy {
 }
 
 impl Policies {
+    /// Whether any limit or CORS policy is declared (else no request needs its route for
+    /// them).
+    pub fn any(&self) -> bool {
+        !self.limits.is_empty() || !self.cors.is_empty()
+    }
+
     fn of(&self, route: Option<usize>) -> RoutePolicy {
         route
             .and_then(|r| self.routes.get(r).copied())

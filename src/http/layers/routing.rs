@@ -17,16 +17,21 @@ use crate::store::{Contract, ContractStore};
 pub struct Routed {
     /// The snapshot the whole request is answered on.
     pub contract: Arc<Contract>,
-    /// The matched route's index in `contract.spec.routes`.
+    /// The matched route's index in `contract.spec.routes` (matched only when the contract
+    /// has per-route policies).
     pub route: Option<usize>,
 }
 
 impl Routed {
-    /// `contract`, with the route `path` matches in it.
+    /// `contract`, with the route `path` matches in it. A contract without per-route
+    /// policies (no `security:`, no limit, no CORS) has nothing to match for: the route is
+    /// left to the gateway's own resolution, once.
     pub fn new(contract: Arc<Contract>, path: &str) -> Routed {
-        let route = match router::resolve(&contract.spec.routes, path) {
-            Resolution::Matched { route, .. } => Some(route),
-            Resolution::AddSlash | Resolution::NotFound => None,
+        let spec = &contract.spec;
+        let needed = spec.security.is_some() || spec.policies.any();
+        let route = match needed.then(|| router::resolve(&spec.routes, path)) {
+            Some(Resolution::Matched { route, .. }) => Some(route),
+            _ => None,
         };
         Routed { contract, route }
     }
