@@ -8,7 +8,7 @@
 //!          request id · trace · log ·      (parsed       create, update, destroy}:
 //!          metrics · HEAD · timeout ·       once)        intake → validate → plan
 //!          query limits · routing ·                       → sql → db
-//!          CORS · rate limit
+//!          CORS · auth · rate limit
 //!                  ▲                           ▲              ▲
 //!                  └──── store: one contract snapshot per request (contract, openapi) ──┘
 //! ```

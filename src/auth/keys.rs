@@ -12,7 +12,6 @@
 //!
 //! `printf %s "$KEY" | sha256sum` gives a key's hash.
 
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -32,27 +31,22 @@ pub struct KeyFile {
     keys: Vec<StoredKey>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileDef {
-    keys: Vec<KeyDef>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KeyDef {
-    name: String,
-    sha256: String,
-    #[serde(default)]
-    scopes: Vec<String>,
+/// One key of a key file, as the contract read it: the hash still as written.
+pub struct KeyEntry {
+    /// Its name.
+    pub name: String,
+    /// Its SHA-256, hex.
+    pub sha256: String,
+    /// The scopes it grants.
+    pub scopes: Vec<String>,
 }
 
 impl KeyFile {
-    /// The keys in `text` (YAML, or JSON), or what is wrong with it.
-    pub fn parse(text: &str) -> Result<KeyFile, String> {
-        let def: FileDef = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
-        let mut keys = Vec::with_capacity(def.keys.len());
-        for key in def.keys {
+    /// The keys of `entries`, or what is wrong with one (a hash that is not 64 hex digits,
+    /// a name given twice).
+    pub fn new(entries: Vec<KeyEntry>) -> Result<KeyFile, String> {
+        let mut keys = Vec::with_capacity(entries.len());
+        for key in entries {
             let hash = hex32(&key.sha256).ok_or_else(|| {
                 format!(
                     "key {:?}: sha256 must be 64 hex digits (the key's SHA-256, never the key)",
@@ -104,12 +98,17 @@ mod tests {
     // SHA-256 of "test".
     const TEST: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
+    fn entry(name: &str, sha256: &str) -> KeyEntry {
+        KeyEntry {
+            name: name.into(),
+            sha256: sha256.into(),
+            scopes: vec!["a".into(), "b".into()],
+        }
+    }
+
     #[test]
     fn a_key_is_found_by_its_hash_only() {
-        let file = KeyFile::parse(&format!(
-            "keys:\n  - {{ name: bot, sha256: {TEST}, scopes: [a, b] }}\n"
-        ));
-        let file = file.unwrap_or_default();
+        let file = KeyFile::new(vec![entry("bot", TEST)]).unwrap_or_default();
         assert_eq!(file.find("test").map(|k| k.name.as_str()), Some("bot"));
         assert_eq!(file.find("test").map(|k| k.scopes.len()), Some(2));
         assert!(file.find("tesT").is_none());
@@ -117,8 +116,10 @@ mod tests {
     }
 
     #[test]
-    fn a_plaintext_key_is_refused() {
-        let e = KeyFile::parse("keys:\n  - { name: bot, sha256: hunter2 }\n");
+    fn a_plaintext_key_and_a_name_twice_are_refused() {
+        let e = KeyFile::new(vec![entry("bot", "hunter2")]);
         assert!(e.is_err_and(|e| e.contains("64 hex digits")));
+        let e = KeyFile::new(vec![entry("bot", TEST), entry("bot", TEST)]);
+        assert!(e.is_err_and(|e| e.contains("twice")));
     }
 }

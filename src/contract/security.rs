@@ -26,7 +26,7 @@ use serde::Deserialize;
 
 use super::locate::Step;
 use crate::auth::jwt::{JwtConfig, JwtScheme};
-use crate::auth::keys::KeyFile;
+use crate::auth::keys::{KeyEntry, KeyFile};
 use crate::auth::{Forward, KeyLocation, Requirement, Scheme, SchemeKind, Security};
 
 /// The `security:` block.
@@ -280,13 +280,45 @@ fn compile_scheme(name: &str, def: &SchemeDef, dir: &Path) -> Result<SchemeKind,
                 }
             };
             let text = read(dir, &key.file)?;
-            let keys = KeyFile::parse(&text).map_err(|e| format!("{}: {e}", key.file))?;
+            let keys = key_file(&text).map_err(|e| format!("{}: {e}", key.file))?;
             Ok(SchemeKind::ApiKey { location, keys })
         }
         _ => Err(format!(
             "scheme {name:?}: give exactly one of `jwt:` and `api_key:`"
         )),
     }
+}
+
+/// An API-key file: `keys:`, each with `name`, `sha256` and `scopes`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyFileDef {
+    keys: Vec<KeyDef>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyDef {
+    name: String,
+    sha256: String,
+    #[serde(default)]
+    scopes: Vec<String>,
+}
+
+/// The keys of a key file's text (YAML, or JSON).
+fn key_file(text: &str) -> Result<KeyFile, String> {
+    let def: KeyFileDef =
+        serde_yaml::from_str(text).map_err(|e| super::yaml::plain(&e.to_string()))?;
+    let entries = def
+        .keys
+        .into_iter()
+        .map(|k| KeyEntry {
+            name: k.name,
+            sha256: k.sha256,
+            scopes: k.scopes,
+        })
+        .collect();
+    KeyFile::new(entries)
 }
 
 /// A file of the spec folder, by a plain relative path.

@@ -435,22 +435,29 @@ impl ToSql for Param<'_> {
 pub fn error(e: tokio_postgres::Error) -> DbError {
     if let Some(db) = e.as_db_error() {
         let code = db.code().code();
+        // tokio-postgres's own text is only "db error": the server's words say what happened.
+        let said = || format!("{} (SQLSTATE {code})", db.message());
         return if code == "23505" {
             DbError::Unique
         } else if code.starts_with("22") || code == "23502" || code == "23514" {
             DbError::Data(db.message().to_owned())
         } else if code.starts_with("08") || code.starts_with("57P") || code == "57014" {
-            DbError::Unavailable(e.to_string())
+            DbError::Unavailable(said())
         } else {
-            DbError::Other(e.to_string())
+            DbError::Other(said())
         };
     }
+    let cause = e.source().map(|s| s.to_string());
+    let text = match cause {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
+    };
     let io = e
         .source()
         .is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some());
     if e.is_closed() || io {
-        DbError::Unavailable(e.to_string())
+        DbError::Unavailable(text)
     } else {
-        DbError::Other(e.to_string())
+        DbError::Other(text)
     }
 }
