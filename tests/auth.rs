@@ -546,16 +546,16 @@ fn check_reports_security_mistakes_with_their_lines() {
         "algorithms: [RS256]",
         "algorithms: [RS999]",
     );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_specgate"))
-        .args(["check", "--spec-only", "--spec"])
-        .arg(&*dir)
-        .env("TEST_JWT_SECRET", SECRET)
-        .env("TEST_RECORDER_URL", "http://127.0.0.1:9")
-        .env("TEST_JWKS_URL", "http://127.0.0.1:9/jwks.json")
-        .output()
-        .expect("runs");
-    let text = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let (ok, text) = common::check(
+        &dir,
+        &["--spec-only"],
+        &[
+            ("TEST_JWT_SECRET", SECRET),
+            ("TEST_RECORDER_URL", "http://127.0.0.1:9"),
+            ("TEST_JWKS_URL", "http://127.0.0.1:9/jwks.json"),
+        ],
+    );
+    assert!(!ok);
     assert!(text.contains("unknown scheme \"nosuch\""), "{text}");
     assert!(text.contains("unknown algorithm \"RS999\""), "{text}");
     assert!(text.contains("routes.yaml:"), "{text}");

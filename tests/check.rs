@@ -9,10 +9,7 @@ use std::process::Command;
 use common::{Db, on_both};
 
 fn check(dir: &Path, database: &str) -> (bool, String) {
-    run(Command::new(env!("CARGO_BIN_EXE_specgate"))
-        .args(["check", "--spec"])
-        .arg(dir)
-        .args(["--database-url", database]))
+    common::check(dir, &["--database-url", database], &[])
 }
 
 /// Runs the binary: whether it succeeded, and stdout then stderr.
@@ -36,9 +33,7 @@ fn edit(dir: &Path, from: &str, to: &str) {
 
 /// `check --spec-only`: the files alone.
 fn check_spec(dir: &Path) -> (bool, String) {
-    run(Command::new(env!("CARGO_BIN_EXE_specgate"))
-        .args(["check", "--spec-only", "--spec"])
-        .arg(dir))
+    common::check(dir, &["--spec-only"], &[])
 }
 
 #[test]

@@ -8,7 +8,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::{Db, Gateway, on_both};
 use serde_json::{Value, json};
@@ -217,18 +216,7 @@ on_both! {
 
 /// `specgate check` on `spec` against `url`: its success and what it printed.
 fn check(spec: &Path, url: &str) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_specgate"))
-        .args(["check", "--spec"])
-        .arg(spec)
-        .args(["--database-url", url])
-        .output()
-        .expect("runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    common::check(spec, &["--database-url", url], &[])
 }
 
 fn url_of(gw: &Gateway) -> String {

@@ -4,9 +4,6 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
-
 use common::{Gateway, ScratchSpec, copy_spec, edit, on_both, users_spec};
 
 const DETAIL: &str =
@@ -170,14 +167,8 @@ on_both! {
 fn check_refuses_bad_policies() {
     let settings = "settings:\n  cors:\n    origins: [\"*\", \"ftp://files.test\", \"https://a.test/path\"]\n    credentials: true\n";
     let dir = spec("cors-check", settings, "    cors: sometimes\n");
-    let out = Command::new(env!("CARGO_BIN_EXE_specgate"))
-        .args(["check", "--spec-only", "--spec"])
-        .arg(Path::new(&*dir))
-        .output()
-        .expect("runs");
-    let text =
-        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
-    assert!(!out.status.success(), "{text}");
+    let (ok, text) = common::check(&dir, &["--spec-only"], &[]);
+    assert!(!ok, "{text}");
     for wanted in [
         "must start with http:// or https://",
         "must be a scheme and a host, with no path",

@@ -8,7 +8,6 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -212,18 +211,11 @@ fn a_slow_mirror_does_not_slow_the_primary_and_a_full_queue_skips_and_counts() {
 }
 
 fn check(dir: &Path) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_specgate"))
-        .args(["check", "--spec-only", "--spec"])
-        .arg(dir)
-        .env("MIRROR_URL", "http://127.0.0.1:9")
-        .output()
-        .expect("runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    common::check(
+        dir,
+        &["--spec-only"],
+        &[("MIRROR_URL", "http://127.0.0.1:9")],
+    )
 }
 
 #[test]

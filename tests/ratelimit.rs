@@ -6,7 +6,6 @@
 mod common;
 
 use std::net::TcpListener;
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -397,14 +396,8 @@ fn check_refuses_bad_limits() {
                  noredis:\n    rate: 1\n    per: second\n    store: redis\n\
                  settings:\n  rate_limit: missing\n  trusted_proxies: [10.0.0.0/40]\n";
     let dir = spec("rl-check", extra, None, Some("nowhere"));
-    let out = Command::new(env!("CARGO_BIN_EXE_specgate"))
-        .args(["check", "--spec-only", "--spec"])
-        .arg(Path::new(&*dir))
-        .output()
-        .expect("runs");
-    let text =
-        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
-    assert!(!out.status.success(), "{text}");
+    let (ok, text) = common::check(&dir, &["--spec-only"], &[]);
+    assert!(!ok, "{text}");
     for wanted in [
         "rate must be at least 1",
         "only claim:sub can be read for now",

@@ -187,6 +187,25 @@ pub fn copy_spec(from: &Path, name: &str) -> ScratchSpec {
     ScratchSpec(to)
 }
 
+/// Runs `specgate check` on `dir` with `args` (`--spec-only`, `--database-url URL`, ...)
+/// and the environment variables `env`: whether it passed, and its stdout then stderr.
+pub fn check(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_specgate"))
+        .arg("check")
+        .args(args)
+        .arg("--spec")
+        .arg(dir)
+        .envs(env.iter().copied())
+        .output()
+        .expect("specgate check runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
 /// Replaces the first `from` in a file with `to` (which must be there).
 pub fn edit(path: &Path, from: &str, to: &str) {
     let text = std::fs::read_to_string(path).expect("reads");
