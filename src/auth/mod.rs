@@ -3,6 +3,7 @@
 //! credentials against it. The auth layer (`http/layers/auth.rs`) runs the check; this
 //! module knows nothing of the stack.
 
+pub mod caller;
 pub mod jwks;
 pub mod jwt;
 pub mod keys;
@@ -10,7 +11,7 @@ pub mod keys;
 use http::header::{AUTHORIZATION, HeaderMap, HeaderName};
 use http::{Method, Uri};
 
-use crate::http::layers::caller::Caller;
+pub use caller::Caller;
 
 /// How one scheme finds and checks credentials.
 pub enum SchemeKind {
@@ -301,9 +302,45 @@ fn api_key(location: &KeyLocation, presented: &Presented<'_>) -> Option<String> 
             .ok()
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty()),
-        KeyLocation::Query(name) => crate::intake::query::Query::parse(presented.uri.query())
-            .last(name)
-            .map(str::to_owned)
-            .filter(|v| !v.is_empty()),
+        KeyLocation::Query(name) => query_value(presented.uri.query()?, name),
+    }
+}
+
+/// The last value of parameter `name` in a query string, percent-decoded (`+` is a space, as
+/// in a form); `None` when absent, empty or not UTF-8.
+fn query_value(query: &str, name: &str) -> Option<String> {
+    let decode = |text: &str| {
+        let text = text.replace('+', " ");
+        percent_encoding::percent_decode_str(&text)
+            .decode_utf8()
+            .ok()
+            .map(|t| t.into_owned())
+    };
+    query
+        .split('&')
+        .filter_map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(key)? == name).then(|| decode(value)).flatten()
+        })
+        .next_back()
+        .filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::query_value;
+
+    #[test]
+    fn a_key_in_the_query_is_decoded_and_the_last_one_counts() {
+        assert_eq!(
+            query_value("a=1&api_key=k%2By+z", "api_key").as_deref(),
+            Some("k+y z")
+        );
+        assert_eq!(
+            query_value("api_key=one&api_key=two", "api_key").as_deref(),
+            Some("two")
+        );
+        assert_eq!(query_value("api_key=&x=1", "api_key"), None);
+        assert_eq!(query_value("x=1", "api_key"), None);
     }
 }

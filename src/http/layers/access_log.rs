@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use tracing::Level;
 
-use super::caller::Caller;
 use super::{Hook, Next, request_id};
+use crate::auth::Caller;
 use crate::http::{Req, Resp};
 use crate::respond::{Fault, MatchedRoute};
 use crate::trace::TraceContext;

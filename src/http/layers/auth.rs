@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use http::HeaderValue;
 
-use super::caller::Caller;
 use super::routing::Routed;
 use super::{Hook, Next};
 use crate::admin::Metrics;
+use crate::auth::Caller;
 use crate::auth::{Denied, Forward, Presented};
 use crate::error::ApiError;
 use crate::http::{Req, Resp};

@@ -9,7 +9,6 @@
 
 pub mod access_log;
 pub mod auth;
-pub mod caller;
 pub mod cors;
 pub mod head;
 pub mod method_case;

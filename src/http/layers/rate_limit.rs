@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use http::{HeaderName, HeaderValue, Response};
 
-use super::caller::Caller;
 use super::routing::Routed;
 use super::{Hook, Next};
 use crate::admin::Metrics;
 use crate::admin::metrics::UNMATCHED;
+use crate::auth::Caller;
 use crate::contract::limits::{Cidr, KeyBy, Limit};
 use crate::error::ApiError;
 use crate::http::{Req, Resp};
