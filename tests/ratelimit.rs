@@ -242,6 +242,34 @@ on_both! {
     }
 }
 
+on_both! {
+    /// A limit keyed by a token claim (`claim:tenant`): two subjects of one tenant share one
+    /// count, another tenant has its own.
+    fn a_limit_keyed_by_a_claim_counts_per_claim_value(db) {
+        let spec = users_spec().join("examples/secured");
+        let dir = common::copy_spec(&spec, "rl-claim");
+        common::edit(&dir.join("routes.yaml"), "key: claim:sub", "key: claim:tenant");
+        std::fs::copy(spec.join("api-keys.yaml"), dir.join("api-keys.yaml")).expect("copies");
+        let env = [("JWT_SECRET", SECRET), ("RATE_LIMIT", "2"), ("REDIS_URL", "")];
+        let gw = Gateway::start_with_env(db, &dir, &[], &env);
+        let tenant = format!("acme-{}", prefix());
+        let as_member = |sub: &str, tenant: &str| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let claims = json!({"sub": sub, "tenant": tenant, "exp": now + 600, "scope": "users:read"});
+            let key = jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()).expect("a secret");
+            let token = jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key)
+                .expect("signs");
+            read_as(&gw, &token).status
+        };
+        assert_eq!(as_member("alice", &tenant), 200);
+        assert_eq!(as_member("bob", &tenant), 200);
+        assert_eq!(as_member("carol", &tenant), 429, "the tenant's two are used up");
+        assert_eq!(as_member("alice", "other"), 200, "another tenant counts apart");
+    }
+}
+
 /// A private Redis on a free loopback port, stopped when dropped.
 struct PrivateRedis {
     port: u16,
@@ -392,7 +420,7 @@ on_both! {
 #[test]
 fn check_refuses_bad_limits() {
     let extra = "rate_limits:\n  broken:\n    rate: 0\n    per: minute\n  \
-                 nokey:\n    rate: 1\n    per: second\n    key: claim:tenant\n  \
+                 nokey:\n    rate: 1\n    per: second\n    key: \"claim:\"\n  \
                  noredis:\n    rate: 1\n    per: second\n    store: redis\n\
                  settings:\n  rate_limit: missing\n  trusted_proxies: [10.0.0.0/40]\n";
     let dir = spec("rl-check", extra, None, Some("nowhere"));
@@ -400,7 +428,7 @@ fn check_refuses_bad_limits() {
     assert!(!ok, "{text}");
     for wanted in [
         "rate must be at least 1",
-        "only claim:sub can be read for now",
+        "name the claim, as in claim:tenant",
         "store: redis needs redis_url",
         "unknown rate limit \"missing\"",
         "unknown rate limit \"nowhere\"",

@@ -64,6 +64,8 @@ pub struct Verified {
     pub subject: Option<String>,
     /// The scopes (or roles) of the configured claim.
     pub scopes: Vec<String>,
+    /// The top-level claims that are text or numbers, as text.
+    pub claims: Vec<(String, String)>,
 }
 
 /// One key, with what it may verify.
@@ -231,6 +233,7 @@ impl JwtScheme {
         Ok(Verified {
             subject,
             scopes: scopes(&claims, &self.scopes_claim),
+            claims: plain_claims(&claims),
         })
     }
 }
@@ -299,6 +302,21 @@ fn token_error(e: jsonwebtoken::errors::Error) -> TokenError {
         | ErrorKind::InvalidKeyFormat => TokenError::UnknownKey,
         _ => TokenError::Malformed,
     }
+}
+
+/// The claims whose values are text or numbers, as text.
+fn plain_claims(claims: &Value) -> Vec<(String, String)> {
+    let Some(object) = claims.as_object() else {
+        return Vec::new();
+    };
+    object
+        .iter()
+        .filter_map(|(name, value)| match value {
+            Value::String(text) => Some((name.clone(), text.clone())),
+            Value::Number(n) => Some((name.clone(), n.to_string())),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The scopes at `path` in `claims`: a space-separated string, or an array of strings.

@@ -141,7 +141,7 @@ pub enum Denied {
     /// Valid credentials without a scope the method needs (403).
     Forbidden {
         /// The caller.
-        caller: Caller,
+        caller: Box<Caller>,
         /// The challenge for `WWW-Authenticate`, when a bearer token was used.
         challenge: String,
     },
@@ -217,7 +217,10 @@ impl Security {
             ),
             SchemeKind::ApiKey { .. } => String::new(),
         };
-        Err(Denied::Forbidden { caller, challenge })
+        Err(Denied::Forbidden {
+            caller: Box::new(caller),
+            challenge,
+        })
     }
 }
 
@@ -244,6 +247,7 @@ impl Scheme {
                         subject: verified.subject,
                         key_name: None,
                         scopes: verified.scopes,
+                        claims: verified.claims,
                     }),
                     Err(e) => Attempt::Refused(e.to_string()),
                 }
@@ -258,6 +262,7 @@ impl Scheme {
                         subject: None,
                         key_name: Some(stored.name.clone()),
                         scopes: stored.scopes.clone(),
+                        claims: Vec::new(),
                     }),
                     None => Attempt::Refused("unknown API key".into()),
                 }

@@ -101,6 +101,8 @@ pub enum KeyBy {
     ApiKey,
     /// The authenticated subject, else the key's name (else the address); `claim:sub` too.
     Subject,
+    /// A claim of the caller's token, text or a number (else the address): `claim:NAME`.
+    Claim(String),
 }
 
 /// The compiled store of a limit.
@@ -194,15 +196,14 @@ fn key_by(key: &str) -> Result<KeyBy, String> {
         "address" => Ok(KeyBy::Address),
         "api_key" => Ok(KeyBy::ApiKey),
         "subject" => Ok(KeyBy::Subject),
-        // The auth layer hands on the subject only, so far: other claims would need it to
-        // keep the token's claims.
         "claim:sub" => Ok(KeyBy::Subject),
-        _ if key.starts_with("claim:") => {
-            Err(format!("key {key:?}: only claim:sub can be read for now"))
-        }
-        _ => Err(format!(
-            "key {key:?} must be address, api_key, subject or claim:sub"
-        )),
+        _ => match key.strip_prefix("claim:") {
+            Some(name) if !name.is_empty() => Ok(KeyBy::Claim(name.to_owned())),
+            Some(_) => Err(format!("key {key:?}: name the claim, as in claim:tenant")),
+            None => Err(format!(
+                "key {key:?} must be address, api_key, subject or claim:NAME"
+            )),
+        },
     }
 }
 
@@ -331,7 +332,8 @@ mod tests {
     fn keys_are_words_or_claims() {
         assert_eq!(key_by("subject"), Ok(KeyBy::Subject));
         assert_eq!(key_by("claim:sub"), Ok(KeyBy::Subject));
-        assert!(key_by("claim:tenant").is_err());
+        assert_eq!(key_by("claim:tenant"), Ok(KeyBy::Claim("tenant".into())));
+        assert!(key_by("claim:").is_err());
         assert!(key_by("ip").is_err());
     }
 }

@@ -88,7 +88,7 @@ impl Auth {
             }
             Denied::Forbidden { caller, challenge } => {
                 self.metrics.auth(&caller.scheme, "forbidden");
-                (ApiError::Forbidden(challenge), Some(caller))
+                (ApiError::Forbidden(challenge), Some(*caller))
             }
         };
         let mut response = respond::error(&error, Render::default(), None);

@@ -116,10 +116,11 @@ fn headers<B>(response: &mut Response<B>, limit: &Limit, decision: &Decision) {
 /// with a subject.
 fn key_of(limit: &Limit, request: &Req, trusted: &[Cidr]) -> String {
     let caller = request.extensions().get::<Caller>();
-    let identity = match limit.key {
+    let identity = match &limit.key {
         KeyBy::Address => None,
         KeyBy::ApiKey => caller.and_then(|c| c.key_name.as_deref()),
         KeyBy::Subject => caller.and_then(Caller::identity),
+        KeyBy::Claim(name) => caller.and_then(|c| c.claim(name)),
     };
     match (identity, client_address(request, trusted)) {
         (Some(identity), _) => format!("id:{identity}"),
@@ -203,8 +204,18 @@ mod tests {
             subject: Some("alice".into()),
             key_name: None,
             scopes: Vec::new(),
+            claims: vec![("tenant".into(), "acme".into()), ("org".into(), "7".into())],
         });
         let anonymous = request("192.0.2.7", &[]);
+        assert_eq!(
+            key_of(&limit("claim:tenant"), &authenticated, &[]),
+            "id:acme"
+        );
+        assert_eq!(key_of(&limit("claim:org"), &authenticated, &[]), "id:7");
+        assert_eq!(
+            key_of(&limit("claim:team"), &authenticated, &[]),
+            "ip:192.0.2.7"
+        );
         assert_eq!(key_of(&limit("subject"), &authenticated, &[]), "id:alice");
         assert_eq!(key_of(&limit("claim:sub"), &authenticated, &[]), "id:alice");
         assert_eq!(
