@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -111,25 +111,12 @@ impl Served {
         let heads = Arc::new(Mutex::new(Vec::new()));
         let (answer, seen) = (body.clone(), heads.clone());
         std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let mut reader = BufReader::new(stream);
-                let mut head = String::new();
-                let mut length = 0usize;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        length = v.trim().parse().unwrap_or(0);
-                    }
-                    head.push_str(&line);
-                }
-                let mut rest = vec![0; length];
-                let _ = reader.read_exact(&mut rest);
-                seen.lock().map(|mut h| h.push(head)).ok();
+            for mut stream in listener.incoming().flatten() {
+                let Some(request) = common::read_request(&mut stream) else {
+                    continue;
+                };
+                seen.lock().map(|mut h| h.push(request.head)).ok();
                 let text = answer.lock().map(|b| b.clone()).unwrap_or_default();
-                let mut stream = reader.into_inner();
                 let _ = write!(
                     stream,
                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",

@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -96,32 +96,14 @@ fn serve(mut stream: TcpStream, answer: &Mutex<Answer>, seen: &Mutex<Vec<String>
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     loop {
-        let mut data = Vec::new();
-        let mut buf = [0u8; 4096];
-        let head_end = loop {
-            if let Some(at) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-                break at + 4;
-            }
-            match stream.read(&mut buf) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => data.extend_from_slice(&buf[..n]),
-            }
+        let Some(common::ReadRequest {
+            head,
+            complete: true,
+            ..
+        }) = common::read_request(&mut stream)
+        else {
+            return;
         };
-        let head = String::from_utf8_lossy(&data[..head_end]).into_owned();
-        let length = head
-            .lines()
-            .find_map(|l| {
-                let (name, value) = l.split_once(':')?;
-                name.eq_ignore_ascii_case("content-length")
-                    .then(|| value.trim().parse::<usize>().ok())?
-            })
-            .unwrap_or(0);
-        while data.len() < head_end + length {
-            match stream.read(&mut buf) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => data.extend_from_slice(&buf[..n]),
-            }
-        }
         if let Ok(mut seen) = seen.lock() {
             seen.push(head);
         }

@@ -78,8 +78,8 @@ struct Key {
 
 /// How one JWT scheme checks tokens.
 pub struct JwtScheme {
-    algorithms: Vec<Algorithm>,
-    validation: Validation,
+    /// Each accepted algorithm with its checks, made once here rather than per token.
+    validations: Vec<(Algorithm, Validation)>,
     secret: Option<DecodingKey>,
     keys: Vec<Key>,
     remote: Option<Remote>,
@@ -165,8 +165,10 @@ impl JwtScheme {
             return Err("public keys need an RS*/PS*/ES*/EdDSA algorithm".into());
         }
         Ok(JwtScheme {
-            validation: validation(&config, &algorithms),
-            algorithms,
+            validations: algorithms
+                .iter()
+                .map(|&alg| (alg, validation(&config, alg)))
+                .collect(),
             secret,
             keys,
             remote,
@@ -184,19 +186,17 @@ impl JwtScheme {
                 .unwrap_or(TokenError::Malformed),
             _ => TokenError::Malformed,
         })?;
-        if !self.algorithms.contains(&header.alg) {
+        let Some((_, validation)) = self.validations.iter().find(|(a, _)| *a == header.alg) else {
             return Err(TokenError::Algorithm(format!("{:?}", header.alg)));
-        }
-        let mut validation = self.validation.clone();
-        validation.algorithms = vec![header.alg];
+        };
         if is_hmac(header.alg) {
             let secret = self.secret.as_ref().ok_or(TokenError::UnknownKey)?;
-            return self.decode(token, secret, &validation);
+            return self.decode(token, secret, validation);
         }
         let kid = header.kid.as_deref();
         let mut last = TokenError::UnknownKey;
         for key in self.keys.iter().filter(|k| fits(k, kid, header.alg)) {
-            match self.decode(token, &key.key, &validation) {
+            match self.decode(token, &key.key, validation) {
                 Err(TokenError::Signature) => last = TokenError::Signature,
                 other => return other,
             }
@@ -213,7 +213,7 @@ impl JwtScheme {
             if !fits(&key, kid, header.alg) {
                 continue;
             }
-            match self.decode(token, &key.key, &validation) {
+            match self.decode(token, &key.key, validation) {
                 Err(TokenError::Signature) => last = TokenError::Signature,
                 other => return other,
             }
@@ -264,8 +264,10 @@ fn fits(key: &Key, kid: Option<&str>, alg: Algorithm) -> bool {
         }
 }
 
-fn validation(config: &JwtConfig, algorithms: &[Algorithm]) -> Validation {
-    let mut validation = Validation::new(algorithms[0]);
+/// The checks of a token signed with `alg`: that algorithm only, the times with the leeway,
+/// and the configured issuer and audience.
+fn validation(config: &JwtConfig, alg: Algorithm) -> Validation {
+    let mut validation = Validation::new(alg);
     validation.leeway = config.leeway_s;
     validation.validate_nbf = true;
     let mut required = vec!["exp"];

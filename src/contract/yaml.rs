@@ -113,7 +113,7 @@ fn without_locations(message: &str) -> String {
     out.trim().to_owned()
 }
 
-/// "resources.users: rest" as the path and the rest; a parser message has no path.
+/// "resources.things: rest" as the path and the rest; a parser message has no path.
 fn split_path(message: &str) -> (Option<&str>, &str) {
     match message.split_once(": ") {
         Some((path, rest))
@@ -160,23 +160,23 @@ mod tests {
     #[test]
     fn serde_errors_keep_the_path_and_speak_of_keys_and_lists() {
         assert_eq!(
-            plain("resources.users: missing field `representation` at line 3 column 5"),
-            "resources.users: the key `representation` is required here, and missing"
+            plain("resources.things: missing field `representation` at line 3 column 5"),
+            "resources.things: the key `representation` is required here, and missing"
         );
         assert_eq!(
             plain(
-                "resources.users: invalid type: sequence, expected struct ResourceDef at line \
+                "resources.things: invalid type: sequence, expected struct ResourceDef at line \
                  2 column 10"
             ),
-            "resources.users: a list where a mapping of keys was expected"
+            "resources.things: a list where a mapping of keys was expected"
         );
         assert_eq!(
             plain("routes: invalid type: map, expected a sequence at line 2 column 9"),
             "routes: a mapping of keys where a list was expected"
         );
         assert_eq!(
-            plain("resources.users: invalid type: integer `1`, expected struct ResourceDef"),
-            "resources.users: the number 1 where a mapping of keys was expected"
+            plain("resources.things: invalid type: integer `1`, expected struct ResourceDef"),
+            "resources.things: the number 1 where a mapping of keys was expected"
         );
         assert_eq!(
             plain("resources.x: unknown field `pagesize`, expected one of `table`, `key`"),

@@ -187,6 +187,56 @@ pub fn copy_spec(from: &Path, name: &str) -> ScratchSpec {
     ScratchSpec(to)
 }
 
+/// One HTTP/1.1 request read off a connection by a test's own upstream.
+pub struct ReadRequest {
+    /// The request line and headers, with the blank line that ends them.
+    pub head: String,
+    /// Everything read: the head, then the body.
+    pub data: Vec<u8>,
+    /// Whether the whole body (its `Content-Length`) arrived before the connection ended.
+    pub complete: bool,
+}
+
+/// Reads one request from `stream`: its head, then as much of its body as `Content-Length`
+/// says. `None` when the connection ends (or times out) before the head is whole.
+pub fn read_request(stream: &mut impl Read) -> Option<ReadRequest> {
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    let head_end = loop {
+        if let Some(at) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => data.extend_from_slice(&buf[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&data[..head_end]).into_owned();
+    let length = head
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse::<usize>().ok())?
+        })
+        .unwrap_or(0);
+    let mut complete = true;
+    while data.len() < head_end + length {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => {
+                complete = false;
+                break;
+            }
+            Ok(n) => data.extend_from_slice(&buf[..n]),
+        }
+    }
+    Some(ReadRequest {
+        head,
+        data,
+        complete,
+    })
+}
+
 /// Runs `specgate check` on `dir` with `args` (`--spec-only`, `--database-url URL`, ...)
 /// and the environment variables `env`: whether it passed, and its stdout then stderr.
 pub fn check(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
