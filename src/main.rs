@@ -127,6 +127,12 @@ fn spec_path(settings: &Settings, problem: &contract::Problem) -> String {
     p.to_string()
 }
 
+/// Whether to serve with no database at all: none was named, and the contract answers
+/// nothing from one (every route proxied). A later contract that needs one is refused.
+fn without_database(settings: &Settings, spec: &contract::Spec) -> bool {
+    settings.database_url.is_none() && !spec.needs_database()
+}
+
 /// Connects, creating the database first if it does not exist (an SQLite file is created
 /// by its first connection). A database that cannot be reached stops start-up here, within
 /// seconds, saying why.
@@ -158,6 +164,9 @@ async fn check(settings: &Settings) -> Result<(), String> {
     if settings.spec_only {
         return print("spec OK (the database was not checked: --spec-only)\n");
     }
+    if without_database(settings, &spec) {
+        return print("spec OK; every route is proxied, so no database is needed\n");
+    }
     let url = settings.database_url();
     reach(&url, specgate::db::dialect_of(&url)?, true)
         .await
@@ -186,10 +195,16 @@ async fn check(settings: &Settings) -> Result<(), String> {
 async fn serve(settings: Settings) -> Result<(), String> {
     let started = std::time::Instant::now();
     let contract = load_contract(&settings)?;
-    let db = open(&settings).await?;
-    if settings.migrate {
-        db.migrate(&contract.spec.migrations).await?;
-    }
+    let db = if without_database(&settings, &contract.spec) {
+        tracing::info!("every route is proxied and no database was named: serving without one");
+        None
+    } else {
+        let db = open(&settings).await?;
+        if settings.migrate {
+            db.migrate(&contract.spec.migrations).await?;
+        }
+        Some(db)
+    };
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
@@ -197,14 +212,15 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let store = Arc::new(ContractStore::new(contract));
     // The process's metrics, for its whole life: the request path holds a plain reference.
     let metrics: &'static Arc<Metrics> = Box::leak(Box::new(Arc::new(Metrics::new())));
-    let pool = db.clone();
-    metrics.probe_connections(move || {
-        let (open, busy) = pool.connections();
-        (
-            i64::try_from(open).unwrap_or(i64::MAX),
-            i64::try_from(busy).unwrap_or(i64::MAX),
-        )
-    });
+    if let Some(pool) = db.clone() {
+        metrics.probe_connections(move || {
+            let (open, busy) = pool.connections();
+            (
+                i64::try_from(open).unwrap_or(i64::MAX),
+                i64::try_from(busy).unwrap_or(i64::MAX),
+            )
+        });
+    }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let gateway = Gateway::new(store.clone(), db.clone(), settings.limits, metrics.clone());
     // The admin listener's line comes first, so a reader of the main one knows both.
@@ -240,7 +256,9 @@ async fn serve(settings: Settings) -> Result<(), String> {
         metrics.as_ref(),
     )));
     server::serve(listener, stack, settings.limits, until(stopped)).await;
-    db.close().await;
+    if let Some(db) = db {
+        db.close().await;
+    }
     Ok(())
 }
 
@@ -248,7 +266,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
 async fn admin_listener(
     at: std::net::SocketAddr,
     store: &Arc<ContractStore>,
-    db: &Db,
+    db: &Option<Db>,
     metrics: &Arc<Metrics>,
 ) -> Result<(tokio::net::TcpListener, Admin), String> {
     let listener = tokio::net::TcpListener::bind(at)
@@ -260,7 +278,12 @@ async fn admin_listener(
         metrics.clone(),
         move || {
             let db = db.clone();
-            async move { db.ready().await.map_err(|e| e.to_string()) }
+            async move {
+                match db {
+                    Some(db) => db.ready().await.map_err(|e| e.to_string()),
+                    None => Ok(()),
+                }
+            }
         },
         move || status.status(),
     );

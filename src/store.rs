@@ -164,7 +164,7 @@ impl ContractStore {
     /// migration files for both databases and that `db` has every table and column it
     /// names, and swaps only if all of that passes. Never migrates. Files hashing to the
     /// serving contract are `Unchanged`. Problems are logged, one line each.
-    pub async fn reload(&self, dir: &Path, db: &Db) -> ReloadOutcome {
+    pub async fn reload(&self, dir: &Path, db: Option<&Db>) -> ReloadOutcome {
         self.reload_settled(dir, db, &|| true).await
     }
 
@@ -175,7 +175,7 @@ impl ContractStore {
     pub async fn reload_settled(
         &self,
         dir: &Path,
-        db: &Db,
+        db: Option<&Db>,
         settled: &(dyn Fn() -> bool + Sync),
     ) -> ReloadOutcome {
         let _one_at_a_time = self.reloading.lock().await;
@@ -191,7 +191,7 @@ impl ContractStore {
     async fn attempt(
         &self,
         dir: &Path,
-        db: &Db,
+        db: Option<&Db>,
         settled: &(dyn Fn() -> bool + Sync),
     ) -> ReloadOutcome {
         let serving = self.snapshot().hash.clone();
@@ -272,9 +272,22 @@ fn located(dir: &Path, problem: &Problem) -> String {
     problem.to_string()
 }
 
+/// Why a contract with native routes is refused by a gateway started without a database.
+const NO_DATABASE: &str = "this contract serves routes from the database, but the gateway \
+    was started without one (every route of its first contract was proxied): set \
+    DATABASE_URL (or --database-url) and restart it";
+
 /// Whether `db` has every table and column `spec` names; a database that does not answer
-/// in time refuses the reload too, since nothing then says the contract fits it.
-async fn database_matches(spec: &Spec, db: &Db) -> Result<(), Vec<String>> {
+/// in time refuses the reload too, since nothing then says the contract fits it. Without a
+/// database (`None`), only a contract that needs none passes.
+async fn database_matches(spec: &Spec, db: Option<&Db>) -> Result<(), Vec<String>> {
+    let Some(db) = db else {
+        return if spec.needs_database() {
+            Err(vec![NO_DATABASE.to_owned()])
+        } else {
+            Ok(())
+        };
+    };
     match tokio::time::timeout(DATABASE_CHECK, db.missing_columns(spec)).await {
         Ok(Ok(missing)) if missing.is_empty() => Ok(()),
         Ok(Ok(missing)) => Err(missing),
@@ -398,7 +411,7 @@ fn contract_hash(dir: &Path) -> Result<String, Problem> {
 pub fn watch(
     store: Arc<ContractStore>,
     dir: PathBuf,
-    db: Db,
+    db: Option<Db>,
     watch_files: bool,
     on_reload: impl Fn(&ReloadOutcome) + Send + Sync + 'static,
 ) -> Result<(), String> {
@@ -425,7 +438,7 @@ pub fn watch(
         while triggered.changed().await.is_ok() {
             let seen = *triggered.borrow_and_update();
             let settled = || changes.load(Ordering::SeqCst) == seen;
-            let outcome = store.reload_settled(&dir, &db, &settled).await;
+            let outcome = store.reload_settled(&dir, db.as_ref(), &settled).await;
             on_reload(&outcome);
         }
     });
@@ -587,12 +600,12 @@ mod tests {
         let before = store.snapshot().hash.clone();
         folder.edit("routes.yaml", "page_size: 2", "page_size: 5");
         let moved = || false;
-        let outcome = store.reload_settled(&folder.0, &db, &moved).await;
+        let outcome = store.reload_settled(&folder.0, Some(&db), &moved).await;
         assert_eq!(outcome, ReloadOutcome::Superseded);
         assert_eq!(store.snapshot().hash, before);
         // A half-written file caught mid-change is not reported as refused either.
         folder.write("routes.yaml", "resources:\n");
-        let outcome = store.reload_settled(&folder.0, &db, &moved).await;
+        let outcome = store.reload_settled(&folder.0, Some(&db), &moved).await;
         assert_eq!(outcome, ReloadOutcome::Superseded);
         assert_eq!(store.status()["last_reload"]["result"], "superseded");
     }
@@ -604,7 +617,7 @@ mod tests {
         let store = store(&folder);
         let before = store.snapshot();
         folder.edit("routes.yaml", "page_size: 2", "page_size: 5");
-        let outcome = store.reload(&folder.0, &db).await;
+        let outcome = store.reload(&folder.0, Some(&db)).await;
         let after = store.snapshot();
         assert_eq!(
             outcome,
@@ -636,7 +649,10 @@ mod tests {
         let store = store(&folder);
         assert_eq!(store.status()["last_reload"]["result"], "none");
         let before = store.snapshot();
-        assert_eq!(store.reload(&folder.0, &db).await, ReloadOutcome::Unchanged);
+        assert_eq!(
+            store.reload(&folder.0, Some(&db)).await,
+            ReloadOutcome::Unchanged
+        );
         assert!(
             Arc::ptr_eq(&before, &store.snapshot()),
             "nothing was swapped"
@@ -657,7 +673,7 @@ mod tests {
             .position(|l| l.contains("page_sise"))
             .map(|i| i + 1)
             .unwrap();
-        let ReloadOutcome::Refused { problems } = store.reload(&folder.0, &db).await else {
+        let ReloadOutcome::Refused { problems } = store.reload(&folder.0, Some(&db)).await else {
             panic!("a broken routes.yaml was not refused");
         };
         let at = format!("{}:{line}: ", folder.0.join("routes.yaml").display());
@@ -688,7 +704,7 @@ mod tests {
             r#""in_print": {"#,
             r#""blurb": { "type": "string" }, "in_print": {"#,
         );
-        let ReloadOutcome::Refused { problems } = store.reload(&folder.0, &db).await else {
+        let ReloadOutcome::Refused { problems } = store.reload(&folder.0, Some(&db)).await else {
             panic!("a column missing from the database was not refused");
         };
         assert!(
@@ -698,7 +714,7 @@ mod tests {
         assert!(Arc::ptr_eq(&before, &store.snapshot()));
         // The same files again are still refused: only a swap changes what is compared.
         assert!(matches!(
-            store.reload(&folder.0, &db).await,
+            store.reload(&folder.0, Some(&db)).await,
             ReloadOutcome::Refused { .. }
         ));
     }
@@ -710,7 +726,7 @@ mod tests {
         let store = store(&folder);
         folder.edit("routes.yaml", "page_size: 2", "page_size: 3");
         folder.write("migrations/0001_again.sql", "SELECT 1;");
-        let ReloadOutcome::Refused { problems } = store.reload(&folder.0, &db).await else {
+        let ReloadOutcome::Refused { problems } = store.reload(&folder.0, Some(&db)).await else {
             panic!("a version given twice was not refused");
         };
         assert_eq!(problems.len(), 2, "one per database: {problems:?}");
@@ -780,9 +796,15 @@ mod tests {
         let db = database(folder).await;
         let store = Arc::new(store(folder));
         let (seen, outcomes) = mpsc::unbounded_channel();
-        watch(store.clone(), folder.0.clone(), db, watch_files, move |o| {
-            let _ = seen.send(o.clone());
-        })
+        watch(
+            store.clone(),
+            folder.0.clone(),
+            Some(db),
+            watch_files,
+            move |o| {
+                let _ = seen.send(o.clone());
+            },
+        )
         .unwrap();
         (store, outcomes)
     }

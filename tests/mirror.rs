@@ -90,8 +90,8 @@ on_both! {
         assert_eq!(entry["mirrored"]["body"]["count"], 2);
         let differences: Vec<String> = serde_json::from_value(entry["differences"].clone()).unwrap_or_default();
         assert!(differences.contains(&"$.count: 3 vs 2".to_owned()), "{differences:?}");
-        let list = "{route=\"/api/users/\"}";
-        let detail = "{route=\"/api/users/{id}/\"}";
+        let list = "{route=\"/api/users/\",primary=\"legacy\",mirror=\"native\"}";
+        let detail = "{route=\"/api/users/{id}/\",primary=\"legacy\",mirror=\"native\"}";
         assert_eq!(metric(&gw, &format!("specgate_mirror_compared_total{list}")), 6.0);
         assert_eq!(metric(&gw, &format!("specgate_mirror_compared_total{detail}")), 4.0);
         assert_eq!(metric(&gw, &format!("specgate_mirror_differences_total{list}")), 1.0);
@@ -194,7 +194,7 @@ fn a_slow_mirror_does_not_slow_the_primary_and_a_full_queue_skips_and_counts() {
     assert_eq!(report["compared"], 2, "{report}");
     assert_eq!(report["skipped"], 4, "{report}");
     assert_eq!(report["differed"], 0, "{report}");
-    let list = "{route=\"/api/users/\"}";
+    let list = "{route=\"/api/users/\",primary=\"native\",mirror=\"next\"}";
     assert_eq!(
         metric(&gw, &format!("specgate_mirror_skipped_total{list}")),
         4.0

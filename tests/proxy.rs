@@ -565,3 +565,58 @@ fn host_upstream_sends_the_upstreams_own_authority() {
         "{seen}"
     );
 }
+
+/// A spec that proxies every route, started with no database named, opens none: no SQLite
+/// file appears beside it, it is ready, `check` needs none, and a reload that would serve
+/// a route natively is refused (saying why) while the proxy goes on.
+#[test]
+fn a_spec_that_proxies_every_route_runs_without_a_database() {
+    let upstream = Gateway::users_on(Db::Sqlite);
+    let spec = proxied_spec("enforce", "no-database");
+    let url = format!("http://{}", upstream.addr);
+    let env = [("UPSTREAM_URL", url.as_str())];
+    let gw = Gateway::start_without_database(&spec, &["--admin-listen", "127.0.0.1:0"], &env);
+    let r = gw.json(
+        "POST",
+        "/api/users/",
+        &json!({"username": "ada", "email": "ada@example.org"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(gw.get("/api/users/").json()["count"], 1);
+    assert_eq!(gw.get("/ready").status, 200);
+    let admin = gw.admin.as_deref().unwrap_or_default();
+    assert_eq!(gw.get_at(admin, "/ready").status, 200);
+    let files: Vec<_> = std::fs::read_dir(&*spec)
+        .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(
+        !files.iter().any(|f| f.to_string_lossy().contains("sqlite")),
+        "a database file was made: {files:?}"
+    );
+    let (ok, out) = common::check(&spec, &[], &env);
+    assert!(ok, "{out}");
+    assert!(out.contains("no database is needed"), "{out}");
+
+    // The detail route served natively: refused, and it is still proxied.
+    edit(
+        &spec.join("routes.yaml"),
+        "    upstream: legacy\n    validate: enforce\n    methods: { GET: retrieve,",
+        "    methods: { GET: retrieve,",
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        let status = gw.get_at(admin, "/contract").json();
+        if status["last_reload"]["result"] == "refused" || Instant::now() > deadline {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status["last_reload"]["result"], "refused", "{status}");
+    assert!(
+        status.to_string().contains("started without one"),
+        "the refusal says why: {status}"
+    );
+    let r = gw.get("/api/users/1/");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(upstream.get("/api/users/1/").json()["username"], "ada");
+}

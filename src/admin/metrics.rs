@@ -19,6 +19,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
 
 use super::histogram::{DURATION_BUCKETS, Durations};
+use super::mirror::MirrorLabels;
 
 /// The Content-Type of [`Metrics::render`]'s text: OpenMetrics 1.0, which is what
 /// prometheus-client writes and what Prometheus asks for first.
@@ -425,15 +426,15 @@ impl Metrics {
         self.upstream.violation(upstream, route);
     }
 
-    /// Counts a mirrored request of `route` whose answers were compared (and differed, when
-    /// `differed`).
-    pub fn mirror_compared(&self, route: &Arc<str>, differed: bool) {
-        self.mirror.compared(route, differed);
+    /// Counts a mirrored request whose answers were compared (and differed, when
+    /// `differed`), by its route and sides.
+    pub fn mirror_compared(&self, labels: &MirrorLabels, differed: bool) {
+        self.mirror.compared(labels, differed);
     }
 
-    /// Counts a request of `route` not mirrored because the queue was full.
-    pub fn mirror_skipped(&self, route: &Arc<str>) {
-        self.mirror.skipped(route);
+    /// Counts a request not mirrored because the queue was full, by its route and sides.
+    pub fn mirror_skipped(&self, labels: &MirrorLabels) {
+        self.mirror.skipped(labels);
     }
 
     /// Counts a rate-limit decision on `route` (a template, or [`UNMATCHED`]) by store and

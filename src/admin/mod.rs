@@ -42,6 +42,7 @@ use tokio::net::TcpListener;
 use crate::listen::{self, Client};
 
 pub use metrics::{InFlight, Metrics, Reload};
+pub use mirror::MirrorLabels;
 
 /// Whether the gateway can serve: `Err` says why not. Called once per `/ready` request.
 pub type ReadinessCheck =

@@ -3,6 +3,7 @@
 //! path and the comparison never parse a JSON path.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use http::Method;
 
@@ -26,8 +27,10 @@ pub struct Mirrored {
 pub struct Mirror {
     /// The mirror target (never the method's primary).
     pub to: Via,
-    /// Its name as written (`native` or the upstream's), for logs.
-    pub to_name: String,
+    /// Its name as written (`native` or the upstream's), for logs and metrics labels.
+    pub to_name: Arc<str>,
+    /// The primary's name (`native` or the upstream's), for metrics labels.
+    pub primary_name: Arc<str>,
     /// Paths removed from both bodies before they are compared.
     pub ignore: Vec<JsonPath>,
     /// Whether all-digit path segments of URLs are compared as a placeholder.
@@ -116,6 +119,7 @@ pub fn compile(
             }
         },
     };
+    let primary_name = name_of(primary, upstreams);
     if to == Some(primary) {
         problems.push(format!(
             "the mirror {:?} is the method's own primary; mirror to the other side",
@@ -132,11 +136,23 @@ pub fn compile(
     match to {
         Some(to) if problems.is_empty() => Ok(Mirror {
             to,
-            to_name: def.to.clone(),
+            to_name: def.to.as_str().into(),
+            primary_name,
             ignore,
             ids_in_urls: def.ids_in_urls,
         }),
         _ => Err(problems),
+    }
+}
+
+/// How `via` is written in the route table: `native`, or the upstream's name.
+fn name_of(via: Via, upstreams: &HashMap<String, usize>) -> Arc<str> {
+    match via {
+        Via::Native => "native".into(),
+        Via::Upstream(at) => upstreams
+            .iter()
+            .find(|&(_, &i)| i == at)
+            .map_or_else(|| "upstream".into(), |(name, _)| name.as_str().into()),
     }
 }
 

@@ -93,6 +93,15 @@ pub struct Spec {
 }
 
 impl Spec {
+    /// Whether anything here is answered from the database: a method served natively, or
+    /// mirrored to the native executor. A contract that proxies every route needs none.
+    pub fn needs_database(&self) -> bool {
+        let native = |r: &Route| {
+            matches!(r.target, Target::Table(_)) && r.methods.iter().any(|b| b.via == Via::Native)
+        };
+        self.routes.iter().any(native) || self.mirrors.iter().any(|m| m.rule.to == Via::Native)
+    }
+
     /// The mirror rule of `method` on the route at `route`, if it is mirrored.
     pub fn mirror(&self, route: usize, method: &Method) -> Option<&mirror::Mirror> {
         self.mirrors

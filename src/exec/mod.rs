@@ -36,7 +36,8 @@ pub enum Outcome {
 /// The contract store and the database: all a request needs once it is past the layers.
 struct Shared {
     store: Arc<ContractStore>,
-    db: Db,
+    /// `None` when every route is proxied (the store then refuses contracts that need one).
+    db: Option<Db>,
     limits: Limits,
     metrics: Arc<Metrics>,
     mirror: mirror::Queue,
@@ -55,11 +56,12 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// A gateway serving the contracts of `store` from `db`, with the mirror's background
+    /// A gateway serving the contracts of `store` from `db` (none when every route is
+    /// proxied), with the mirror's background
     /// task started (it waits, idle, until a contract mirrors something).
     pub fn new(
         store: Arc<ContractStore>,
-        db: Db,
+        db: Option<Db>,
         limits: Limits,
         metrics: Arc<Metrics>,
     ) -> Gateway {
@@ -80,11 +82,6 @@ impl Gateway {
     /// What the mirror found, for the admin listener's `/mirror`.
     pub fn mirror_log(&self) -> Arc<mirror::Log> {
         self.shared.mirror.log.clone()
-    }
-
-    /// The database, for shutdown.
-    pub fn db(&self) -> &Db {
-        &self.shared.db
     }
 
     /// Answers one request that got through the layers, wholly on one contract snapshot.
@@ -163,11 +160,16 @@ impl Run<'_> {
                 "a native action on an imported route".into(),
             ));
         };
+        let Some(db) = &self.shared.db else {
+            return Err(ApiError::Internal(
+                "a native action, but the gateway runs without a database".into(),
+            ));
+        };
         Ok(crud::Table {
             spec,
             route,
             resource: &spec.resources[resource],
-            db: &self.shared.db,
+            db,
             limits: &self.shared.limits,
             metrics: &self.shared.metrics,
         })
@@ -219,10 +221,14 @@ impl Run<'_> {
         }
     }
 
-    /// 200 when the database answers, 503 (with `Retry-After`) when it does not: for load
-    /// balancers, which stop sending traffic to an unready gateway.
+    /// 200 when the database answers (or there is none), 503 (with `Retry-After`) when it
+    /// does not: for load balancers, which stop sending traffic to an unready gateway.
     async fn readiness(&self) -> Response<Bytes> {
-        match self.shared.db.ready().await {
+        let ready = match &self.shared.db {
+            Some(db) => db.ready().await,
+            None => Ok(()),
+        };
+        match ready {
             Ok(()) => respond::json(
                 StatusCode::OK,
                 &json!({"status": "ready"}),

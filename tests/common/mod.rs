@@ -411,7 +411,7 @@ impl Gateway {
                 remove_sqlite(&path);
                 let url = sqlite_url(&path);
                 let database = path.to_string_lossy().into_owned();
-                Gateway::spawn(Db::Sqlite, spec, &url, database, extra)
+                Gateway::spawn(Db::Sqlite, spec, Some(&url), database, extra)
             }
         }
     }
@@ -425,7 +425,7 @@ impl Gateway {
             NEXT.fetch_add(1, Ordering::SeqCst)
         );
         let url = format!("{server}/{database}");
-        Gateway::spawn(Db::Postgres, spec, &url, database, extra)
+        Gateway::spawn(Db::Postgres, spec, Some(&url), database, extra)
     }
 
     /// Starts the gateway like [`Gateway::start_on`], with these environment variables set.
@@ -460,7 +460,15 @@ impl Gateway {
         (Gateway::start_on(db, spec, extra), log)
     }
 
-    fn spawn(db: Db, spec: &Path, url: &str, database: String, extra: &[&str]) -> Gateway {
+    /// Starts the gateway with no database named (so a spec that proxies every route runs
+    /// without one), with these environment variables set.
+    pub fn start_without_database(spec: &Path, extra: &[&str], env: &[(&str, &str)]) -> Gateway {
+        let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+        ENV.with(|e| *e.borrow_mut() = env.collect());
+        Gateway::spawn(Db::Sqlite, spec, None, String::new(), extra)
+    }
+
+    fn spawn(db: Db, spec: &Path, url: Option<&str>, database: String, extra: &[&str]) -> Gateway {
         let env = ENV.with(|e| std::mem::take(&mut *e.borrow_mut()));
         let stderr = STDERR
             .with(|s| s.borrow_mut().take())
@@ -468,14 +476,8 @@ impl Gateway {
         let mut child = Command::new(env!("CARGO_BIN_EXE_specgate"))
             .args(["--listen", "127.0.0.1:0", "--spec"])
             .arg(spec)
-            .args([
-                "--database-url",
-                url,
-                "--log",
-                "warn",
-                "--max-connections",
-                "4",
-            ])
+            .args(url.map(|url| ["--database-url", url]).into_iter().flatten())
+            .args(["--log", "warn", "--max-connections", "4"])
             .args(extra)
             .envs(env)
             .stdout(Stdio::piped())

@@ -171,6 +171,7 @@ mod tests {
         Mirror {
             to: Via::Native,
             to_name: "native".into(),
+            primary_name: "legacy".into(),
             ignore: ignore
                 .iter()
                 .map(|p| JsonPath::parse(p).unwrap_or_else(|e| panic!("{e}")))

@@ -24,6 +24,8 @@ use tokio::sync::mpsc;
 use compare::Answer;
 
 use super::{Outcome, Run, Shared};
+use crate::admin::MirrorLabels;
+use crate::contract::mirror::Mirror;
 use crate::contract::{Action, Via};
 use crate::route::ApiRequest;
 use crate::store::Contract;
@@ -107,10 +109,13 @@ impl Run<'_> {
     /// `response`; never waits (a full queue skips it).
     pub(super) fn mirror(&self, action: Action, req: ApiRequest, response: &Response<Bytes>) {
         let spec = &self.contract.spec;
-        if spec.mirrors.is_empty() || spec.mirror(req.route, &req.method).is_none() {
+        if spec.mirrors.is_empty() {
             return;
         }
-        let template = req.route(spec).template.clone();
+        let Some(rule) = spec.mirror(req.route, &req.method) else {
+            return;
+        };
+        let labels = labels(&req.route(spec).template, rule);
         let job = Job {
             contract: self.contract.clone(),
             action,
@@ -126,7 +131,7 @@ impl Run<'_> {
         if self.shared.mirror.sender.try_send(job).is_err() {
             log.queued.fetch_sub(1, Ordering::Relaxed);
             log.skipped.fetch_add(1, Ordering::Relaxed);
-            self.shared.metrics.mirror_skipped(&template);
+            self.shared.metrics.mirror_skipped(&labels);
         }
     }
 }
@@ -177,7 +182,7 @@ impl Run<'_> {
         let log = &self.shared.mirror.log;
         self.shared
             .metrics
-            .mirror_compared(&route.template, !differences.is_empty());
+            .mirror_compared(&labels(&route.template, rule), !differences.is_empty());
         if !differences.is_empty() {
             tracing::warn!(route = %route.template, method = %req.method, uri = %req.uri,
                 mirror = %rule.to_name, request_id = ?req.headers.get("x-request-id"),
@@ -194,6 +199,15 @@ impl Run<'_> {
         }
         // Last, so that a report whose `compared` reached `queued` has every finding.
         log.compared.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The metrics labels of a mirrored method of `route`.
+fn labels(route: &Arc<str>, rule: &Mirror) -> MirrorLabels {
+    MirrorLabels {
+        route: route.clone(),
+        primary: rule.primary_name.clone(),
+        mirror: rule.to_name.clone(),
     }
 }
 
