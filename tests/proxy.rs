@@ -27,6 +27,9 @@ enum Behaviour {
     Garbage,
     /// Closes the connection without a byte.
     Reset,
+    /// Answers 200 with a valid user in two chunks (chunked encoding), the second only
+    /// once the gate opens (waiting up to 10 s).
+    Gated(Arc<AtomicBool>),
 }
 
 /// A scripted HTTP/1.1 upstream on a loopback port, one thread per connection.
@@ -130,8 +133,25 @@ fn serve(mut stream: TcpStream, behaviour: &Behaviour, seen: &Mutex<Vec<String>>
         }
         Behaviour::Garbage => "this is not HTTP at all\r\n\r\n".to_owned(),
         Behaviour::Reset => return,
+        Behaviour::Gated(gate) => return gated(stream, gate),
     };
     let _ = stream.write_all(bytes.as_bytes());
+}
+
+/// [`Behaviour::Gated`]'s answer: the head and the first half of the body, then the rest
+/// once `gate` opens.
+fn gated(mut stream: TcpStream, gate: &AtomicBool) {
+    let body = valid_user(1);
+    let (first, second) = body.split_at(body.len() / 2);
+    let chunk = |part: &str| format!("{:x}\r\n{part}\r\n", part.len());
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    let _ = stream.write_all(format!("{head}{}", chunk(first)).as_bytes());
+    let _ = stream.flush();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !gate.load(Ordering::SeqCst) && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(5));
+    }
+    let _ = stream.write_all(format!("{}0\r\n\r\n", chunk(second)).as_bytes());
 }
 
 /// The Users API's spec with both routes proxied to `${UPSTREAM_URL}` in `mode`.
@@ -619,4 +639,108 @@ fn a_spec_that_proxies_every_route_runs_without_a_database() {
     let r = gw.get("/api/users/1/");
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(upstream.get("/api/users/1/").json()["username"], "ada");
+}
+
+/// Sends `GET path` on a connection of its own, and reads what arrives within `wait`.
+fn first_bytes(addr: &str, path: &str, wait: Duration) -> (TcpStream, Vec<u8>) {
+    let mut stream = TcpStream::connect(addr).expect("connects");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).expect("sends");
+    let _ = stream.set_read_timeout(Some(wait));
+    let mut got = vec![0; 4096];
+    let n = std::io::Read::read(&mut stream, &mut got).unwrap_or(0);
+    got.truncate(n);
+    (stream, got)
+}
+
+/// Reads the rest of a response (up to 10 s).
+fn rest(mut stream: TcpStream, mut got: Vec<u8>) -> String {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = std::io::Read::read_to_end(&mut stream, &mut got);
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+/// With `validate: off` nothing reads an answer, so it is streamed: the client has the
+/// head and the first half of the body while the upstream still holds the rest. A checked
+/// route buffers the same answer, and sends nothing until it has all of it.
+#[test]
+fn unchecked_answers_are_streamed_and_checked_ones_buffered() {
+    let body = valid_user(1);
+    let half = &body[..body.len() / 2];
+    for (mode, streamed) in [("off", true), ("enforce", false)] {
+        let gate = Arc::new(AtomicBool::new(false));
+        let upstream = Scripted::start(Behaviour::Gated(gate.clone()));
+        let spec = proxied_spec(mode, &format!("stream-{mode}"));
+        edit(
+            &spec.join("routes.yaml"),
+            "response_timeout_ms: 700",
+            "response_timeout_ms: 10000",
+        );
+        let gw = proxy(&spec, &upstream.addr);
+        let wait = if streamed {
+            Duration::from_secs(10)
+        } else {
+            Duration::from_millis(500)
+        };
+        let (stream, mut got) = first_bytes(&gw.addr, "/api/users/1/", wait);
+        let early = String::from_utf8_lossy(&got).into_owned();
+        if streamed {
+            // The first chunk may come in more than one read.
+            while !String::from_utf8_lossy(&got).contains(half) {
+                let mut more = vec![0; 4096];
+                let n = std::io::Read::read(&mut &stream, &mut more).unwrap_or(0);
+                assert!(
+                    n > 0,
+                    "{mode}: the first half did not come: {:?}",
+                    String::from_utf8_lossy(&got)
+                );
+                got.extend_from_slice(&more[..n]);
+            }
+            assert!(early.starts_with("HTTP/1.1 200"), "{mode}: {early}");
+        } else {
+            assert!(
+                early.is_empty(),
+                "{mode}: sent before the whole answer was in: {early}"
+            );
+        }
+        gate.store(true, Ordering::SeqCst);
+        let whole = rest(stream, got);
+        assert!(whole.starts_with("HTTP/1.1 200"), "{mode}: {whole}");
+        let (_, tail) = whole.split_once("\r\n\r\n").unwrap_or_default();
+        let joined: String = if streamed {
+            // Chunked: the chunks' data, in order.
+            tail.split("\r\n").skip(1).step_by(2).collect()
+        } else {
+            tail.to_owned()
+        };
+        assert_eq!(joined, body, "{mode}: {whole}");
+    }
+}
+
+/// A streamed answer is still held to the upstream's size limit: one that declares more
+/// than it is a clean 502; one that only turns out larger (chunked) breaks off where it
+/// passes it, never sending the end of the body.
+#[test]
+fn a_streamed_answer_over_the_size_limit_is_cut() {
+    let gate = Arc::new(AtomicBool::new(true));
+    let upstream = Scripted::start(Behaviour::Gated(gate));
+    let spec = proxied_spec("off", "stream-limit");
+    edit(
+        &spec.join("routes.yaml"),
+        "    response_timeout_ms: 700",
+        "    response_timeout_ms: 5000\n    max_response_body: 100",
+    );
+    let gw = proxy(&spec, &upstream.addr);
+    let (stream, got) = first_bytes(&gw.addr, "/api/users/1/", Duration::from_secs(10));
+    let whole = rest(stream, got);
+    assert!(whole.starts_with("HTTP/1.1 200"), "{whole}");
+    assert!(
+        !whole.ends_with("0\r\n\r\n"),
+        "the body was not cut: {whole}"
+    );
+    assert!(!whole.contains(&valid_user(1)), "{whole}");
+
+    upstream.set(Behaviour::Answer(200, "application/json", "x".repeat(101)));
+    let r = gw.get("/api/users/1/");
+    assert_eq!(r.status, 502, "{}", r.text());
 }

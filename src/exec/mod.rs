@@ -9,15 +9,16 @@ pub mod proxy;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, StatusCode};
+use http::{HeaderValue, Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
 use crate::admin::Metrics;
 use crate::config::Limits;
-use crate::contract::{Action, Spec, Target};
+use crate::contract::{Action, ProxyValidation, Spec, Target};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::layers::routing::Routed;
+use crate::http::{Body, Resp};
 use crate::respond::{self, Fault, MatchedRoute, Render};
 use crate::route::{self, ApiRequest, Intent, Refusal, SPECIAL_ALLOW};
 use crate::store::{Contract, ContractStore};
@@ -86,7 +87,7 @@ impl Gateway {
 
     /// Answers one request that got through the layers, wholly on one contract snapshot.
     /// The snapshot is the one the routing layer took, when the request passed it.
-    pub async fn answer(&self, mut request: Request<Bytes>) -> Response<Bytes> {
+    pub async fn answer(&self, mut request: Request<Bytes>) -> Resp {
         let contract = match request.extensions_mut().remove::<Routed>() {
             Some(routed) => routed.contract,
             None => self.shared.store.snapshot(),
@@ -96,8 +97,11 @@ impl Gateway {
             shared: self.shared,
         };
         match route::resolve(&contract.spec, request) {
-            Ok(intent) => run.dispatch(intent).await,
-            Err(refusal) => refused(&contract.spec, refusal),
+            Ok(Intent::Proxy(action, upstream, req)) if run.streams(action, &req) => {
+                run.streamed(upstream, &req).await
+            }
+            Ok(intent) => run.dispatch(intent).await.map(Body::from),
+            Err(refusal) => refused(&contract.spec, refusal).map(Body::from),
         }
     }
 }
@@ -132,6 +136,27 @@ impl Run<'_> {
                 }
                 response
             }
+        }
+    }
+
+    /// Whether a proxied request's answer can be streamed: nothing reads its body (the
+    /// route checks nothing, no mirror compares it, and HEAD's length is counted here).
+    fn streams(&self, action: Option<Action>, req: &ApiRequest) -> bool {
+        let spec = &self.contract.spec;
+        req.route(spec).validate == ProxyValidation::Off
+            && req.method != Method::HEAD
+            && (action.is_none() || spec.mirror(req.route, &req.method).is_none())
+    }
+
+    /// A proxied answer streamed from its upstream, or the error the fault makes.
+    async fn streamed(&self, upstream: usize, req: &ApiRequest) -> Resp {
+        match self.proxy().stream(upstream, req).await {
+            Ok(mut response) => {
+                let template = req.route(&self.contract.spec).template.clone();
+                response.extensions_mut().insert(MatchedRoute(template));
+                response
+            }
+            Err(e) => self.render(req, Err(e)).map(Body::from),
         }
     }
 

@@ -1,13 +1,16 @@
 //! The HTTP edge: the server (accept loop, body limits, shutdown) and the stack of layers
 //! every request passes through before the gateway resolves it.
 
+pub mod body;
 pub mod layers;
 pub mod server;
 pub mod stack;
 
 use bytes::Bytes;
 
+pub use body::Body;
+
 /// A request once its body is read.
 pub type Req = http::Request<Bytes>;
-/// A response with its whole body.
-pub type Resp = http::Response<Bytes>;
+/// A response: its body whole, or streamed from an upstream ([`Body`]).
+pub type Resp = http::Response<Body>;

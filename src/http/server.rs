@@ -6,8 +6,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
@@ -16,6 +15,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
+use super::Body;
 use super::layers::Next;
 use crate::config::Limits;
 use crate::error::ApiError;
@@ -85,7 +85,7 @@ async fn answer(
     stack: &impl Next,
     request: Request<Incoming>,
     limits: Limits,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<Body>, Infallible> {
     let (parts, body) = request.into_parts();
     let reading = Limited::new(body, limits.max_body).collect();
     let bytes = match tokio::time::timeout(limits.body_timeout, reading).await {
@@ -103,12 +103,11 @@ async fn answer(
         }
         Err(_) => return Ok(refuse(&ApiError::BodyTimeout)),
     };
-    let response = stack.run(Request::from_parts(parts, bytes)).await;
-    Ok(response.map(Full::new))
+    Ok(stack.run(Request::from_parts(parts, bytes)).await)
 }
 
-fn refuse(error: &ApiError) -> Response<Full<Bytes>> {
-    respond::error(error, Render::default(), None).map(Full::new)
+fn refuse(error: &ApiError) -> Response<Body> {
+    respond::error(error, Render::default(), None).map(Body::from)
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -1,16 +1,25 @@
 //! The pooled HTTP client of one upstream (hyper-util's, HTTP/1.1 or HTTP/2): sends a
-//! request, reads the answer within the upstream's time and size limits, retries an
-//! idempotent request once when it could not be sent, and names each fault.
+//! request, reads the answer (or streams it, when nothing checks it) within the upstream's
+//! time and size limits, retries an idempotent request once when it could not be sent, and
+//! names each fault.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{Method, Request, Response};
 use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::contract::Upstream;
 use crate::error::UpstreamFault as Fault;
+use crate::http::Body;
+use crate::http::body::BoxError;
 
 /// The connection pool to one upstream, with its limits.
 #[derive(Clone)]
@@ -52,18 +61,47 @@ impl Pool {
         }
     }
 
-    async fn exchange(&self, make: impl Fn() -> Request<Bytes>) -> Result<Response<Bytes>, Fault> {
+    /// Sends the request `make` builds and answers with the upstream's head as soon as it
+    /// arrives, its body passed on as it comes, still within the response timeout and the
+    /// size limit: past either, the body breaks off (the head is gone already) and the
+    /// fault is logged.
+    pub async fn send_streamed(
+        &self,
+        make: impl Fn() -> Request<Bytes>,
+    ) -> Result<Response<Body>, Fault> {
+        let deadline = tokio::time::Instant::now() + self.upstream.response_timeout;
+        let response = tokio::time::timeout_at(deadline, self.head(make))
+            .await
+            .map_err(|_| Fault::Timeout)??;
+        let (parts, body) = response.into_parts();
+        let max = self.upstream.max_response_body;
+        if body.size_hint().lower() > u64::try_from(max).unwrap_or(u64::MAX) {
+            return Err(Fault::TooLarge(max));
+        }
+        let body = Bounded {
+            body: Limited::new(body, max),
+            deadline: Box::pin(tokio::time::sleep_until(deadline)),
+            upstream: self.upstream.name.clone(),
+        };
+        Ok(Response::from_parts(parts, Body::streamed(body)))
+    }
+
+    /// The upstream's head, after one retry when an idempotent request could not connect.
+    async fn head(&self, make: impl Fn() -> Request<Bytes>) -> Result<Response<Incoming>, Fault> {
         let request = make();
         let retry = self.upstream.retry && is_idempotent(request.method());
-        let response = match self.client.request(request.map(Full::new)).await {
+        match self.client.request(request.map(Full::new)).await {
             Err(e) if retry && e.is_connect() => {
                 tracing::debug!(upstream = %self.upstream.name, "retrying once: {e}");
                 self.client.request(make().map(Full::new)).await
             }
             first => first,
         }
-        .map_err(|e| classify(&e))?;
-        let (parts, body) = response.into_parts();
+        .map_err(|e| classify(&e))
+    }
+
+    async fn exchange(&self, make: impl Fn() -> Request<Bytes>) -> Result<Response<Bytes>, Fault> {
+        let (parts, body) = self.head(make).await?.into_parts();
         let max = self.upstream.max_response_body;
         match Limited::new(body, max).collect().await {
             Ok(collected) => Ok(Response::from_parts(parts, collected.to_bytes())),
@@ -75,6 +113,44 @@ impl Pool {
             }
             Err(e) => Err(Fault::Protocol(format!("the body broke off: {e}"))),
         }
+    }
+}
+
+/// A streamed upstream body within the upstream's limits: its size, and the response
+/// timeout counted from the request (as for a whole body).
+struct Bounded {
+    body: Limited<Incoming>,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    upstream: Arc<str>,
+}
+
+impl HttpBody for Bounded {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.body).poll_frame(cx);
+        let fault = match polled {
+            Poll::Ready(Some(Err(e))) => e,
+            Poll::Pending if this.deadline.as_mut().poll(cx).is_ready() => {
+                "the body did not arrive within the response timeout".into()
+            }
+            other => return other,
+        };
+        tracing::warn!(upstream = %this.upstream, "upstream body broke off while streamed: {fault}");
+        Poll::Ready(Some(Err(fault)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }
 

@@ -64,7 +64,7 @@ pub fn request(req: &ApiRequest, upstream: &Upstream, host: HostHeader) -> Reque
 }
 
 /// The client response from the upstream's: status, headers minus hop-by-hop ones, body.
-pub fn response(upstream: Response<Bytes>) -> Response<Bytes> {
+pub fn response<B>(upstream: Response<B>) -> Response<B> {
     let (mut parts, body) = upstream.into_parts();
     strip_hop_by_hop(&mut parts.headers);
     parts.headers.remove(header::CONTENT_LENGTH);

@@ -21,7 +21,8 @@ pub use client::Pool;
 use crate::admin::Metrics;
 use crate::config::Limits;
 use crate::contract::{Action, ProxyValidation, Spec, Target};
-use crate::error::ApiError;
+use crate::error::{ApiError, UpstreamFault};
+use crate::http::Body;
 use crate::route::ApiRequest;
 
 /// The header that carries a violating response's problems in `report` mode.
@@ -72,11 +73,7 @@ impl Proxy<'_> {
         req: &ApiRequest,
     ) -> Result<Response<Bytes>, ApiError> {
         let route = req.route(self.spec);
-        let Some(pool) = self.upstreams.pools.get(upstream) else {
-            return Err(ApiError::Internal(format!(
-                "no pool for upstream {upstream}"
-            )));
-        };
+        let pool = self.pool(upstream)?;
         let checking = route.validate != ProxyValidation::Off;
         // In report mode an invalid request still goes upstream (the point is to watch, not
         // to change, the traffic); its problems join the response's in the header.
@@ -88,24 +85,12 @@ impl Proxy<'_> {
             self.metrics.request_invalid(&route.template);
             violations.push(format!("request: {} {}", e.status().as_u16(), e.body()));
         }
-        let name = &pool.upstream().name;
         let started = Instant::now();
         let sent = pool
             .send(|| forward::request(req, pool.upstream(), route.host))
             .await;
-        let elapsed = started.elapsed();
-        let response = match sent {
-            Ok(response) => {
-                self.metrics
-                    .upstream_answer(name, response.status().as_u16(), elapsed);
-                response
-            }
-            Err(fault) => {
-                self.metrics.upstream_fault(name, fault.kind(), elapsed);
-                tracing::warn!(upstream = %name, request_id = ?req.headers.get("x-request-id"), "upstream fault: {fault:?}");
-                return Err(ApiError::Upstream(fault));
-            }
-        };
+        let response = self.answered(pool, sent, started, req)?;
+        let name = &pool.upstream().name;
         let declared = self.upstreams.checks.responses(req.route, &req.method);
         let mut response = forward::response(response);
         if let (true, Some(declared)) = (checking, declared) {
@@ -126,6 +111,54 @@ impl Proxy<'_> {
         let value = check::header_value(&violations, VIOLATIONS_MAX);
         response.headers_mut().insert(VIOLATIONS, value);
         Ok(response)
+    }
+
+    /// Forwards one request that nothing checks (`validate: off`, not mirrored) to the
+    /// upstream at `upstream`, and answers with the upstream's head as soon as it arrives,
+    /// its body streamed through.
+    pub async fn stream(
+        &self,
+        upstream: usize,
+        req: &ApiRequest,
+    ) -> Result<Response<Body>, ApiError> {
+        let route = req.route(self.spec);
+        let pool = self.pool(upstream)?;
+        let started = Instant::now();
+        let sent = pool
+            .send_streamed(|| forward::request(req, pool.upstream(), route.host))
+            .await;
+        Ok(forward::response(self.answered(pool, sent, started, req)?))
+    }
+
+    fn pool(&self, upstream: usize) -> Result<&Pool, ApiError> {
+        self.upstreams
+            .pools
+            .get(upstream)
+            .ok_or_else(|| ApiError::Internal(format!("no pool for upstream {upstream}")))
+    }
+
+    /// Counts what the upstream answered, or logs and turns its fault into the error.
+    fn answered<B>(
+        &self,
+        pool: &Pool,
+        sent: Result<Response<B>, UpstreamFault>,
+        started: Instant,
+        req: &ApiRequest,
+    ) -> Result<Response<B>, ApiError> {
+        let name = &pool.upstream().name;
+        let elapsed = started.elapsed();
+        match sent {
+            Ok(response) => {
+                self.metrics
+                    .upstream_answer(name, response.status().as_u16(), elapsed);
+                Ok(response)
+            }
+            Err(fault) => {
+                self.metrics.upstream_fault(name, fault.kind(), elapsed);
+                tracing::warn!(upstream = %name, request_id = ?req.headers.get("x-request-id"), "upstream fault: {fault:?}");
+                Err(ApiError::Upstream(fault))
+            }
+        }
     }
 
     /// The request's checks: a query that is UTF-8, then an imported operation's parameters

@@ -15,7 +15,7 @@ use crate::admin::Metrics;
 use crate::auth::Caller;
 use crate::auth::{Denied, Forward, Presented};
 use crate::error::ApiError;
-use crate::http::{Req, Resp};
+use crate::http::{Body, Req, Resp};
 use crate::respond::{self, Render};
 
 /// The auth layer.
@@ -95,7 +95,7 @@ impl Auth {
         if let Some(caller) = caller {
             response.extensions_mut().insert(caller);
         }
-        response
+        response.map(Body::from)
     }
 }
 

@@ -15,7 +15,7 @@ use http::{HeaderMap, HeaderValue, Method};
 use super::routing::Routed;
 use super::{Hook, Next};
 use crate::contract::cors::Cors as Policy;
-use crate::http::{Req, Resp};
+use crate::http::{Body, Req, Resp};
 use crate::respond;
 
 /// Methods a preflight allows on a request that matched no route, when the policy names
@@ -103,7 +103,7 @@ fn preflight(
         headers.insert(ACCESS_CONTROL_MAX_AGE, max_age.clone());
     }
     vary(headers, policy, "Origin");
-    response
+    response.map(Body::from)
 }
 
 fn allow_origin(headers: &mut HeaderMap, policy: &Policy, origin: HeaderValue) {

@@ -1,11 +1,10 @@
 //! HEAD: answered as GET, then sent without the body but with the body's length.
 
-use bytes::Bytes;
 use http::Method;
 use http::header::{self, HeaderValue};
 
 use super::{Hook, Next};
-use crate::http::{Req, Resp};
+use crate::http::{Body, Req, Resp};
 
 /// Empties the body of answers to HEAD.
 #[derive(Clone, Copy, Default)]
@@ -16,11 +15,14 @@ impl Hook for Head {
         let head = request.method() == Method::HEAD;
         let mut response = next.run(request).await;
         if head {
-            let length = response.body().len();
-            *response.body_mut() = Bytes::new();
-            response
-                .headers_mut()
-                .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+            // A streamed body's length is not known; its Content-Length, if any, stays.
+            let length = response.body().exact_len();
+            *response.body_mut() = Body::empty();
+            if let Some(length) = length {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+            }
         }
         response
     }

@@ -3,7 +3,7 @@
 use super::{Hook, Next};
 use crate::config::Limits;
 use crate::error::ApiError;
-use crate::http::{Req, Resp};
+use crate::http::{Body, Req, Resp};
 use crate::respond::{self, Render};
 
 /// Refuses queries beyond the limits.
@@ -32,7 +32,7 @@ impl Hook for QueryLimits {
     async fn call<N: Next>(&self, next: &N, request: Req) -> Resp {
         let raw = request.uri().query().unwrap_or_default();
         if let Some(error) = check(raw, &self.limits) {
-            return respond::error(&error, Render::default(), None);
+            return respond::error(&error, Render::default(), None).map(Body::from);
         }
         next.run(request).await
     }

@@ -17,7 +17,7 @@ use crate::admin::metrics::UNMATCHED;
 use crate::auth::Caller;
 use crate::contract::limits::{Cidr, KeyBy, Limit};
 use crate::error::ApiError;
-use crate::http::{Req, Resp};
+use crate::http::{Body, Req, Resp};
 use crate::limiter::{Decision, Outcome};
 use crate::listen::Peer;
 use crate::respond::{self, Render};
@@ -65,7 +65,7 @@ impl Hook for RateLimit {
                 let mut response =
                     respond::error(&ApiError::Throttled(wait), Render::default(), None);
                 headers(&mut response, limit, &decision);
-                response
+                response.map(Body::from)
             }
             Outcome::Uncounted => {
                 self.metrics.rate_limit_decision(&label, "none", "allowed");
@@ -73,7 +73,7 @@ impl Hook for RateLimit {
             }
             Outcome::Refused => {
                 self.metrics.rate_limit_decision(&label, "none", "refused");
-                respond::error(&ApiError::LimitUnavailable, Render::default(), None)
+                respond::error(&ApiError::LimitUnavailable, Render::default(), None).map(Body::from)
             }
         }
     }

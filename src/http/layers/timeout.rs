@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{Hook, Next, request_id};
 use crate::error::ApiError;
-use crate::http::{Req, Resp};
+use crate::http::{Body, Req, Resp};
 use crate::respond::{self, Render};
 
 /// Answers 503 when the inner service takes too long.
@@ -32,7 +32,7 @@ impl Hook for Timeout {
                     request_id = ?id,
                     "request exceeded the request timeout of {limit:?}"
                 );
-                respond::error(&ApiError::Timeout, Render::default(), None)
+                respond::error(&ApiError::Timeout, Render::default(), None).map(Body::from)
             }
         }
     }
