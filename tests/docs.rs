@@ -101,8 +101,8 @@ on_both! {
     /// gateway at its own address and renders 200 with the seeded users; the page loads
     /// with no request to anything but the gateway and no script error; a browser's visit
     /// to `/api/users/1/` lands on the explorer with that operation open. The screenshots
-    /// are `target/artefacts/docs-<db>.png` (the operations) and `…-try-it-out.png` (the
-    /// whole page after "Execute").
+    /// are `target/artefacts/docs-<db>.png` (the operations), `…-try-it-out.png` (the
+    /// whole page after "Execute") and `…-response.png` (the rendered response).
     fn the_explorer_runs_in_a_browser(db) {
         if !browser_available(module_path!()) {
             return;
@@ -114,7 +114,8 @@ on_both! {
         let name = format!("docs-{}", format!("{db:?}").to_lowercase());
         let shot = artefacts().join(format!("{name}.png"));
         let tried = artefacts().join(format!("{name}-try-it-out.png"));
-        for stale in [&shot, &tried] {
+        let response = artefacts().join(format!("{name}-response.png"));
+        for stale in [&shot, &tried, &response] {
             let _ = std::fs::remove_file(stale);
         }
         let seen = explore(&gw, &shot);
@@ -150,7 +151,7 @@ on_both! {
             format!("http://{}/docs#/default/retrieve_users", gw.addr)
         );
         assert_eq!(seen["visit_open"], 1);
-        for file in [&shot, &tried] {
+        for file in [&shot, &tried, &response] {
             let png = std::fs::read(file).expect("the screenshot was written");
             assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "{} bytes", png.len());
         }

@@ -1,7 +1,8 @@
 // The API explorer in headless Chromium (Debian's, driven by Playwright): opens /docs, finds
 // every operation (screenshot SCREENSHOT_PATH), runs "Try it out" on the list operation,
-// reads the rendered response (the whole page in SCREENSHOT_PATH's -try-it-out.png), and follows a browser's visit to an API path to the explorer. Every
-// request the page makes is watched: one to anything but the gateway is aborted and listed.
+// reads the rendered response (the whole page in SCREENSHOT_PATH's -try-it-out.png, the
+// response in -response.png), and follows a browser's visit to an API path to the
+// explorer. Every request the page makes is watched: one to anything but the gateway is aborted and listed.
 // Prints one JSON object (what it saw) on stdout; tests/docs.rs asserts on it.
 // Usage: node tests/browser/docs.mjs BASE_URL SCREENSHOT_PATH
 import { chromium } from "playwright-core";
@@ -66,6 +67,8 @@ try {
   seen.list_body = await list.locator(".live-responses-table .response-col_description pre").first().innerText();
   seen.list_url = (await list.locator(".request-url pre").first().innerText()).trim();
   await page.screenshot({ path: screenshot.replace(/\.png$/, "-try-it-out.png"), fullPage: true });
+  await list.locator(".responses-inner > div").first()
+    .screenshot({ path: screenshot.replace(/\.png$/, "-response.png") });
 
   // A browser's own visit to an API path: sent to the explorer, at that operation.
   const visit = await context.newPage();
