@@ -54,7 +54,10 @@ KNOWN_308 = ("trailing-slash redirect of a non-GET method: the gateway answers 3
              "and body kept), the original 301 (deliberate)")
 KNOWN_EXACT = "`field__exact`: the original silently ignores it, the gateway honours it (deliberate)"
 KNOWN_RENDERS = "OPTIONS `renders`: the gateway lists only application/json (deliberate: no browsable API)"
-KNOWN_HTML = "browsable API (text/html): the gateway has none (deliberate)"
+KNOWN_HTML = ("browsable API (text/html): the gateway has none; a GET preferring text/html is "
+              "sent to the API explorer at /docs (303, deliberate)")
+KNOWN_FORMAT_API = ("?format=api (DRF's browsable API): the gateway has none, so the format is "
+                    "not found (404); people use the API explorer at /docs (deliberate)")
 KNOWN_404 = ("unknown path: the gateway answers its API's JSON 404 {\"detail\": \"Not found.\"}, "
              "not Django's HTML page (BEHAVIOUR.md asks for JSON)")
 KNOWN_ROOT = "GET /api/: the gateway has no DRF API root (deliberate: the route table lists every path)"
@@ -483,7 +486,7 @@ def build_requests():
       headers={"Accept": "application/xml"}, note="406 before anything is written")
     R("GET", f"{U}?search=xmlaccept")
     for q in ("?format=json", "?format=xml", "?format=api"):
-        R("GET", f"{U}{{mike}}/{q}", known={"*": KNOWN_HTML} if q.endswith("api") else {})
+        R("GET", f"{U}{{mike}}/{q}", known={"*": KNOWN_FORMAT_API} if q.endswith("api") else {})
     group("redirects")
     R("GET", "/api/users")
     R("GET", "/api/users?limit=2&search=a%20b")

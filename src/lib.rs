@@ -40,7 +40,8 @@
 //! - [`listen`]: accepting connections up to a limit, for both listeners.
 //! - [`compat`]: every rule imitated from Python, Django or DRF, and nothing else (a leaf).
 //! - [`metadata`] (OPTIONS) and [`openapi`] (the OpenAPI 3.1 document) derive from the
-//!   compiled contract; [`config`]: the CLI and settings (clap).
+//!   compiled contract; [`docs`]: the API explorer (Swagger UI, built into the binary) on
+//!   that document; [`config`]: the CLI and settings (clap).
 //!
 //! Nothing here names a resource, table, column or message of any particular API.
 
@@ -50,6 +51,7 @@ pub mod compat;
 pub mod config;
 pub mod contract;
 pub mod db;
+pub mod docs;
 pub mod error;
 pub mod exec;
 pub mod http;

@@ -76,6 +76,49 @@ pub fn negotiate(accept: Option<&str>) -> Result<Render, ApiError> {
     best.map(|(_, r)| r).ok_or(ApiError::NotAcceptable)
 }
 
+/// Whether `accept` ranks `text/html` strictly above `application/json` (RFC 9110 §12.5.1:
+/// each type gets the quality of the most specific range that matches it): what a browser's
+/// address bar sends (`text/html,…,*/*;q=0.8`), and never what a JSON client sends.
+pub fn prefers_html(accept: Option<&str>) -> bool {
+    let Some(accept) = accept else {
+        return false;
+    };
+    quality(accept, "text", "html") > quality(accept, "application", "json")
+}
+
+/// The quality `accept` gives `kind/subtype`, in thousandths: that of the most specific
+/// matching range (0 when none matches).
+fn quality(accept: &str, kind: &str, subtype: &str) -> u16 {
+    let mut best: Option<(u8, u16)> = None;
+    for range in accept.split(',') {
+        let mut parts = range.split(';').map(str::trim);
+        let media = parts.next().unwrap_or_default().to_ascii_lowercase();
+        let (k, s) = media.split_once('/').unwrap_or((&media, ""));
+        let specificity = match (k, s) {
+            _ if k == kind && s == subtype => 2,
+            (_, "*") if k == kind => 1,
+            ("*", "*") => 0,
+            _ => continue,
+        };
+        let q = parts
+            .filter_map(|p| p.split_once('='))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+            .map_or(1000, |(_, v)| thousandths(v.trim()));
+        if best.is_none_or(|(sp, _)| specificity > sp) {
+            best = Some((specificity, q));
+        }
+    }
+    best.map_or(0, |(_, q)| q)
+}
+
+/// A `q` value (`0`, `0.8`, `1.000`) in thousandths; anything else counts as 0.
+fn thousandths(q: &str) -> u16 {
+    q.parse::<f32>()
+        .ok()
+        .filter(|q| (0.0..=1.0).contains(q))
+        .map_or(0, |q| (q * 1000.0).round() as u16)
+}
+
 /// Writes `value` as DRF would: compact, or indented with `indent` spaces and `": "`;
 /// non-ASCII kept, U+2028 and U+2029 escaped.
 pub fn to_json(value: &impl Serialize, render: Render) -> Result<Vec<u8>, serde_json::Error> {
@@ -153,6 +196,16 @@ pub fn json_bytes(status: StatusCode, body: Bytes, allow: Option<&HeaderValue>) 
     response
 }
 
+/// A file the gateway serves itself (the API explorer's page and files), with its media type
+/// and caching.
+pub fn file(content_type: &'static str, cache: &'static str, body: Bytes) -> Response<Bytes> {
+    let mut response = base(StatusCode::OK, None, body);
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    response
+}
+
 /// The response for an error.
 pub fn error(err: &ApiError, render: Render, allow: Option<&HeaderValue>) -> Response<Bytes> {
     let mut response = json(err.status(), &err.body(), render, allow);
@@ -186,7 +239,7 @@ pub fn no_content(allow: Option<&HeaderValue>) -> Response<Bytes> {
     base(StatusCode::NO_CONTENT, allow, Bytes::new())
 }
 
-/// A redirect to `location` (301 or 308), with an empty body.
+/// A redirect to `location` (301, 303 or 308), with an empty body.
 pub fn redirect(status: StatusCode, location: &str) -> Response<Bytes> {
     let mut response = base(status, None, Bytes::new());
     let headers = response.headers_mut();
@@ -229,6 +282,30 @@ mod tests {
             Err(ApiError::NotAcceptable)
         ));
         assert!(matches!(negotiate(Some("")), Err(ApiError::NotAcceptable)));
+    }
+
+    #[test]
+    fn html_is_preferred_only_when_ranked_above_json() {
+        let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,\
+                       image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7";
+        assert!(prefers_html(Some(browser)));
+        assert!(prefers_html(Some("text/html")));
+        assert!(prefers_html(Some("TEXT/HTML")));
+        assert!(prefers_html(Some("text/*")));
+        assert!(prefers_html(Some("application/json;q=0.5, text/html")));
+        for json in [
+            None,
+            Some("*/*"),
+            Some("application/json"),
+            Some("application/json, text/html"),
+            Some("text/html;q=0.9, application/json"),
+            Some("text/html;q=0, */*"),
+            Some("application/*, text/html;q=0.5"),
+            Some("image/png"),
+            Some(""),
+        ] {
+            assert!(!prefers_html(json), "{json:?}");
+        }
     }
 
     #[test]

@@ -48,6 +48,10 @@ pub struct SettingsDef {
     /// switches it off.
     #[serde(default = "default_readiness_path")]
     pub readiness_path: Option<String>,
+    /// Where the API explorer (Swagger UI on the OpenAPI document) is served; `null`
+    /// switches it off (so does `openapi_path: null`: it shows that document).
+    #[serde(default = "default_docs_path")]
+    pub docs_path: Option<String>,
     /// The API's title in the OpenAPI document (`info.title`); the crate's name by default.
     #[serde(default = "default_title")]
     pub title: String,
@@ -72,6 +76,7 @@ impl Default for SettingsDef {
             public_url: None,
             openapi_path: default_openapi_path(),
             readiness_path: default_readiness_path(),
+            docs_path: default_docs_path(),
             title: default_title(),
             version: default_version(),
             rate_limit: None,
@@ -87,6 +92,10 @@ fn default_openapi_path() -> Option<String> {
 
 fn default_readiness_path() -> Option<String> {
     Some("/ready".to_owned())
+}
+
+fn default_docs_path() -> Option<String> {
+    Some("/docs".to_owned())
 }
 
 /// The gateway's own name: a document whose contract names no title still says who made it.

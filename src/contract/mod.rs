@@ -82,6 +82,8 @@ pub struct Spec {
     pub openapi_path: Option<String>,
     /// Where readiness is answered, if anywhere.
     pub readiness_path: Option<String>,
+    /// Where the API explorer is served, if anywhere (never without the document).
+    pub docs_path: Option<String>,
     /// The API's title, for documents.
     pub title: String,
     /// The API's version, for documents.
@@ -509,9 +511,19 @@ pub fn load(dir: &Path) -> Result<Spec, Vec<Problem>> {
             }
         }
     }
+    if let Some(path) = table.settings.docs_path.as_deref()
+        && !path.is_empty()
+        && (!path.starts_with('/') || path.ends_with('/'))
+    {
+        report.at(
+            &[Step::Key("settings"), Step::Key("docs_path")],
+            "docs_path must start with / and not end with / (the explorer's files are under it)",
+        );
+    }
     if !report.problems.is_empty() {
         return Err(report.problems);
     }
+    let openapi_path = table.settings.openapi_path.filter(|p| !p.is_empty());
     Ok(Spec {
         policies,
         security,
@@ -527,8 +539,12 @@ pub fn load(dir: &Path) -> Result<Spec, Vec<Problem>> {
             .public_url
             .map(|u| u.trim_end_matches('/').into()),
         migrations: dir.join("migrations"),
-        openapi_path: table.settings.openapi_path.filter(|p| !p.is_empty()),
         readiness_path: table.settings.readiness_path.filter(|p| !p.is_empty()),
+        docs_path: table
+            .settings
+            .docs_path
+            .filter(|p| !p.is_empty() && openapi_path.is_some()),
+        openapi_path,
         title: table.settings.title,
         version: table.settings.version,
     })

@@ -16,6 +16,7 @@ use crate::admin::Metrics;
 use crate::config::Limits;
 use crate::contract::{Action, ProxyValidation, Spec, Target};
 use crate::db::Db;
+use crate::docs;
 use crate::error::ApiError;
 use crate::http::layers::routing::Routed;
 use crate::http::{Body, Resp};
@@ -115,6 +116,8 @@ impl Run<'_> {
                 respond::no_content(Some(&HeaderValue::from_static(SPECIAL_ALLOW)))
             }
             Intent::Redirect(status, location) => respond::redirect(status, &location),
+            Intent::Docs(want) => self.docs(want),
+            Intent::Explore(route, method) => self.explore(route, &method),
             Intent::Options(req) => {
                 let outcome = match self.table(&req) {
                     Ok(table) => Ok(crud::options(&table, &req).await),
@@ -275,6 +278,54 @@ impl Run<'_> {
             Some(document) => respond::json(StatusCode::OK, document, render, Some(&allow)),
             None => respond::error(&ApiError::NotFound, render, None),
         }
+    }
+
+    /// GET/HEAD under the docs path: the explorer's page, its files, or a 404.
+    fn docs(&self, want: docs::Want) -> Response<Bytes> {
+        let spec = &self.contract.spec;
+        let (Some(at), Some(openapi)) = (&spec.docs_path, &spec.openapi_path) else {
+            return respond::error(&ApiError::NotFound, Render::default(), None);
+        };
+        match want {
+            docs::Want::Page => docs::page(at, openapi, &spec.title),
+            docs::Want::Slash => respond::redirect(StatusCode::MOVED_PERMANENTLY, at),
+            docs::Want::Asset(asset) => docs::asset(asset),
+            docs::Want::Missing => respond::error(&ApiError::NotFound, Render::default(), None),
+        }
+    }
+
+    /// 303 to the explorer at the operation of `route`'s `method` (GET's, for HEAD) in the
+    /// served document: `#/{tag}/{operationId}`, Swagger UI's `default` tag when it has
+    /// none; the page itself when the document names no operation id.
+    fn explore(&self, route: usize, method: &http::Method) -> Response<Bytes> {
+        let spec = &self.contract.spec;
+        let Some(at) = &spec.docs_path else {
+            return respond::error(&ApiError::NotFound, Render::default(), None);
+        };
+        let template = &spec.routes[route].template;
+        let method = if method == http::Method::HEAD {
+            "get".to_owned()
+        } else {
+            method.as_str().to_ascii_lowercase()
+        };
+        let operation = self
+            .contract
+            .openapi
+            .as_ref()
+            .and_then(|d| d.get("paths")?.get(&**template)?.get(&method));
+        let id = operation.and_then(|op| op.get("operationId")?.as_str());
+        let tag = operation
+            .and_then(|op| op.get("tags")?.get(0)?.as_str())
+            .unwrap_or("default");
+        let location = match id {
+            Some(id) => docs::deep_link(at, tag, id),
+            None => at.clone(),
+        };
+        let mut response = respond::redirect(StatusCode::SEE_OTHER, &location);
+        response
+            .extensions_mut()
+            .insert(MatchedRoute(template.clone()));
+        response
     }
 }
 

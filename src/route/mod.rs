@@ -13,6 +13,7 @@ use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Request, StatusCode, Uri};
 
 use crate::contract::{Action, Route, Spec, Target, Via};
+use crate::docs;
 use crate::error::ApiError;
 use crate::intake::query::Query;
 use crate::listen::Peer;
@@ -62,6 +63,11 @@ pub enum Intent {
     Ready,
     /// The OpenAPI document (GET or HEAD).
     Document(Render),
+    /// The API explorer's page or one of its files (GET or HEAD).
+    Docs(docs::Want),
+    /// A browser's GET or HEAD of a route (`Accept` prefers HTML): sent to the explorer at
+    /// the operation of the route at this index.
+    Explore(usize, Method),
     /// OPTIONS on a special endpoint: only its `Allow`.
     SpecialOptions,
     /// The path without its trailing slash: redirect to it.
@@ -128,6 +134,9 @@ pub fn resolve(spec: &Spec, request: Request<Bytes>) -> Result<Intent, Refusal> 
         })?;
         return special(&parts.method, render, Intent::Document(render));
     }
+    if let Some(want) = spec.docs_path.as_deref().and_then(|d| docs::want(d, path)) {
+        return special(&parts.method, Render::default(), Intent::Docs(want));
+    }
     let (index, key, params, format) = match router::resolve(&spec.routes, path) {
         Resolution::Matched {
             route,
@@ -152,12 +161,15 @@ pub fn resolve(spec: &Spec, request: Request<Bytes>) -> Result<Intent, Refusal> 
     // An imported operation's upstream negotiates its own media types and formats; the
     // gateway renders only its own errors for it.
     let imported = matches!(route.target, Target::Import(_));
+    // DRF's `?format=` override: only `json` is served; any other format is not found.
+    let format = format.as_deref().or(query.last("format"));
+    if !imported && format.is_none() && wants_explorer(spec, route, &parts.method, &parts.headers) {
+        return Ok(Intent::Explore(index, parts.method));
+    }
     let render = match negotiate(&parts.headers) {
         Err(_) if imported => Render::default(),
         other => other.map_err(|e| refuse(e, Render::default()))?,
     };
-    // DRF's `?format=` override: only `json` is served; any other format is not found.
-    let format = format.as_deref().or(query.last("format"));
     if !imported && format.is_some_and(|f| f != "json") {
         return Err(refuse(ApiError::NotFound, render));
     }
@@ -244,6 +256,17 @@ impl ApiRequest {
     pub fn route<'a>(&self, spec: &'a Spec) -> &'a Route {
         &spec.routes[self.route]
     }
+}
+
+/// Whether a GET or HEAD goes to the explorer instead: one is served, the route answers
+/// GET, and `Accept` ranks HTML above JSON (a browser's address bar). A `?format=` keeps
+/// JSON, as in DRF.
+fn wants_explorer(spec: &Spec, route: &Route, method: &Method, headers: &HeaderMap) -> bool {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    spec.docs_path.is_some()
+        && matches!(*method, Method::GET | Method::HEAD)
+        && route.binding(method).is_some()
+        && respond::prefers_html(accept)
 }
 
 /// The representation the request's `Accept` asks for.
