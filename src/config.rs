@@ -576,6 +576,25 @@ mod tests {
     }
 
     #[test]
+    fn tls_takes_both_files_or_neither() {
+        assert_eq!(ok(&[]).tls, None);
+        let s = ok(&["--tls-cert", "c.pem", "--tls-key", "k.pem"]);
+        let files = TlsFiles {
+            cert: "c.pem".into(),
+            key: "k.pem".into(),
+        };
+        assert_eq!(s.tls, Some(files));
+        for half in [["--tls-cert", "c.pem"], ["--tls-key", "k.pem"]] {
+            let e = parse(&half).err().map(|e| e.kind());
+            assert_eq!(
+                e,
+                Some(clap::error::ErrorKind::MissingRequiredArgument),
+                "{half:?}"
+            );
+        }
+    }
+
+    #[test]
     fn limits_come_from_flags() {
         let s = ok(&["--request-timeout-ms", "250", "check", "--max-body", "10"]);
         assert_eq!(s.limits.request_timeout, Duration::from_millis(250));
