@@ -128,8 +128,19 @@ pub struct Settings {
     /// `--spec-only` / `SPECGATE_SPEC_ONLY=1`: `check` reads the spec files and leaves the
     /// database alone.
     pub spec_only: bool,
+    /// `--tls-cert` and `--tls-key`: the API is served over TLS; none means plain HTTP.
+    pub tls: Option<TlsFiles>,
     /// Limits and timeouts.
     pub limits: Limits,
+}
+
+/// The PEM files of the API listener's certificate chain and its private key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// `--tls-cert` / `SPECGATE_TLS_CERT`: the certificate, then any intermediates.
+    pub cert: PathBuf,
+    /// `--tls-key` / `SPECGATE_TLS_KEY`: the private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
 }
 
 /// The file name of the default database, an SQLite file in the spec folder.
@@ -271,6 +282,25 @@ struct Cli {
         global = true
     )]
     spec_only: bool,
+    /// Serve the API over TLS with this certificate chain (PEM); needs --tls-key. The admin
+    /// listener stays plain HTTP.
+    #[arg(
+        long,
+        env = "SPECGATE_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key",
+        global = true
+    )]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(
+        long,
+        env = "SPECGATE_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert",
+        global = true
+    )]
+    tls_key: Option<PathBuf>,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -359,6 +389,10 @@ impl From<Cli> for Settings {
             admin_listen: cli.admin_listen,
             max_connections: cli.max_connections,
             spec_only: cli.spec_only,
+            tls: cli
+                .tls_cert
+                .zip(cli.tls_key)
+                .map(|(cert, key)| TlsFiles { cert, key }),
             limits: cli.limits.into(),
         }
     }
@@ -539,6 +573,25 @@ mod tests {
         ]);
         assert_eq!(s.limits.max_body, 6);
         assert!(!s.migrate);
+    }
+
+    #[test]
+    fn tls_takes_both_files_or_neither() {
+        assert_eq!(ok(&[]).tls, None);
+        let s = ok(&["--tls-cert", "c.pem", "--tls-key", "k.pem"]);
+        let files = TlsFiles {
+            cert: "c.pem".into(),
+            key: "k.pem".into(),
+        };
+        assert_eq!(s.tls, Some(files));
+        for half in [["--tls-cert", "c.pem"], ["--tls-key", "k.pem"]] {
+            let e = parse(&half).err().map(|e| e.kind());
+            assert_eq!(
+                e,
+                Some(clap::error::ErrorKind::MissingRequiredArgument),
+                "{half:?}"
+            );
+        }
     }
 
     #[test]

@@ -49,3 +49,8 @@ pub async fn next(
 /// The client's address, put in each request's extensions by the server (for `Forwarded`).
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub SocketAddr);
+
+/// Put in each request's extensions by the server when its connection is TLS, so the links
+/// the gateway writes say `https`.
+#[derive(Debug, Clone, Copy)]
+pub struct Secure;

@@ -10,6 +10,7 @@ use specgate::contract;
 use specgate::db::Db;
 use specgate::db::reach::{REACH_TIMEOUT, Unreachable, reach};
 use specgate::exec::Gateway;
+use specgate::http::tls::{self, Certificates};
 use specgate::http::{server, stack};
 use specgate::sql::Dialect;
 use specgate::store::{self, Contract, ContractStore, ReloadOutcome};
@@ -161,6 +162,9 @@ async fn check(settings: &Settings) -> Result<(), String> {
     for dialect in [Dialect::Postgres, Dialect::Sqlite] {
         specgate::db::migrations(&spec.migrations, dialect)?;
     }
+    if let Some(files) = &settings.tls {
+        Certificates::load(files)?;
+    }
     if settings.spec_only {
         return print("spec OK (the database was not checked: --spec-only)\n");
     }
@@ -195,6 +199,8 @@ async fn check(settings: &Settings) -> Result<(), String> {
 async fn serve(settings: Settings) -> Result<(), String> {
     let started = std::time::Instant::now();
     let contract = load_contract(&settings)?;
+    let certs = settings.tls.as_ref().map(Certificates::load).transpose()?;
+    let acceptor = certs.as_ref().map(Certificates::acceptor).transpose()?;
     let db = if without_database(&settings, &contract.spec) {
         tracing::info!("every route is proxied and no database was named: serving without one");
         None
@@ -238,7 +244,11 @@ async fn serve(settings: Settings) -> Result<(), String> {
         settings.watch,
         move |outcome| watching.reload(reload_label(outcome)),
     )?;
-    println!("specgate listening on http://{addr}");
+    if let Some(certs) = certs {
+        tls::watch(certs, settings.watch)?;
+    }
+    let scheme = if acceptor.is_some() { "https" } else { "http" };
+    println!("specgate listening on {scheme}://{addr}");
     tracing::info!(%addr, ready_ms = started.elapsed().as_millis() as u64, "listening");
     tokio::spawn(async move {
         server::shutdown_signal().await;
@@ -255,7 +265,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
         &settings.limits,
         metrics.as_ref(),
     )));
-    server::serve(listener, stack, settings.limits, until(stopped)).await;
+    server::serve(listener, stack, settings.limits, acceptor, until(stopped)).await;
     if let Some(db) = db {
         db.close().await;
     }

@@ -27,9 +27,9 @@ use crate::sql::Dialect;
 /// How long a reload waits for the database to answer the column check (as `check` does).
 const DATABASE_CHECK: Duration = Duration::from_secs(3);
 
-/// How long the spec folder must have been quiet before a change is read, so that a file
-/// still being written is never compiled.
-const QUIET: Duration = Duration::from_millis(200);
+/// How long the spec folder (or a TLS file) must have been quiet before a change is read, so
+/// that a file still being written is never compiled.
+pub const QUIET: Duration = Duration::from_millis(200);
 
 /// One compiled load of the spec folder: immutable, shared by every request that took it.
 pub struct Contract {
@@ -495,9 +495,14 @@ fn watch_folder(
 /// Whether a file event may change the contract: not a read, and about a contract file (an
 /// event naming no path at all asks for a rescan, so it counts).
 fn counts(dir: &Path, event: &notify::Event) -> bool {
-    let read = matches!(event.kind, EventKind::Access(_))
-        && event.kind != EventKind::Access(AccessKind::Close(AccessMode::Write));
-    !read && (event.paths.is_empty() || event.paths.iter().any(|p| contract_file(dir, p)))
+    !is_read(event) && (event.paths.is_empty() || event.paths.iter().any(|p| contract_file(dir, p)))
+}
+
+/// Whether a file event is only a read (the reload's own reading of the files, say): any
+/// access but the close of a file written.
+pub fn is_read(event: &notify::Event) -> bool {
+    matches!(event.kind, EventKind::Access(_))
+        && event.kind != EventKind::Access(AccessKind::Close(AccessMode::Write))
 }
 
 /// `routes.yaml`, the folder's YAML and JSON files, anything under `schemas/` and `keys/`,

@@ -8,6 +8,7 @@ pub mod catalog;
 mod postgres;
 pub mod reach;
 mod sqlite;
+pub mod tls;
 
 use std::path::Path;
 

@@ -17,8 +17,9 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
-use tokio_postgres::{Client, Config, NoTls, Row, Statement as Prepared};
+use tokio_postgres::{Client, Config, Row, Statement as Prepared};
 
+use super::tls::PgTls;
 use super::{DbError, catalog};
 use crate::config::Limits;
 use crate::plan::{Columns, SqlValue};
@@ -31,6 +32,8 @@ const PREPARED_CAPACITY: usize = 512;
 pub struct Clients {
     url: String,
     config: Config,
+    /// How connections are encrypted (`sslmode`, `sslrootcert`).
+    tls: PgTls,
     /// The session setting the start-up options make, as the statement log shows it.
     session: String,
     slots: Vec<Slot>,
@@ -105,7 +108,10 @@ impl Clients {
     /// cancelled by the server after the statement timeout, and opening a connection gives
     /// up after the pool timeout.
     pub fn new(url: &str, max_connections: u32, limits: &Limits) -> Result<Clients, String> {
-        let mut config = Config::from_str(url).map_err(|e| format!("bad DATABASE_URL: {e}"))?;
+        let (tls, driver_url) =
+            PgTls::from_url(url).map_err(|e| format!("bad DATABASE_URL: {e}"))?;
+        let mut config =
+            Config::from_str(&driver_url).map_err(|e| format!("bad DATABASE_URL: {e}"))?;
         config.options(format!(
             "-c statement_timeout={}",
             limits.statement_timeout.as_millis()
@@ -123,6 +129,7 @@ impl Clients {
         Ok(Clients {
             url: url.to_owned(),
             config,
+            tls,
             session: format!(
                 "SET statement_timeout = {}",
                 limits.statement_timeout.as_millis()
@@ -134,7 +141,7 @@ impl Clients {
         })
     }
 
-    /// The URL, for sqlx's migrator.
+    /// The URL, for sqlx's migrator (which reads `sslmode` and `sslrootcert` itself).
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -299,9 +306,10 @@ impl Clients {
 
     /// A new connection, its driver running on its own task.
     async fn connect(&self) -> Result<Arc<Conn>, DbError> {
-        let connected = tokio::time::timeout(self.connect_timeout, self.config.connect(NoTls))
-            .await
-            .map_err(|_| DbError::Unavailable("timed out connecting to the database".into()))?;
+        let connected =
+            tokio::time::timeout(self.connect_timeout, self.config.connect(self.tls.clone()))
+                .await
+                .map_err(|_| DbError::Unavailable("timed out connecting to the database".into()))?;
         let (client, connection) = connected.map_err(error)?;
         tracing::debug!(target: "specgate::statement", statement = ?self.session, "session");
         tokio::spawn(async move {

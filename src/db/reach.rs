@@ -9,10 +9,12 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use rustls::CertificateError;
 use sqlx::ConnectOptions;
 use sqlx::sqlite::SqliteConnectOptions;
 use tokio_postgres::error::SqlState;
 
+use super::tls::PgTls;
 use crate::sql::Dialect;
 
 /// How long reaching the database may take before it counts as not answering.
@@ -50,6 +52,34 @@ pub enum Unreachable {
     },
     /// The URL itself cannot be read.
     BadUrl(String),
+    /// `sslmode` asks for TLS and the server offers none.
+    NoTls {
+        /// `host:port`.
+        at: String,
+        /// The URL's `sslmode`.
+        mode: &'static str,
+    },
+    /// `verify-full`: the server's certificate is for other names than the host.
+    WrongHost {
+        /// The host connected to.
+        host: String,
+        /// The names the certificate is for.
+        names: Vec<String>,
+    },
+    /// The server's certificate does not chain to a trusted root.
+    Untrusted {
+        /// `host:port`.
+        at: String,
+        /// The `sslrootcert` file, or none for the system's roots.
+        roots: Option<PathBuf>,
+    },
+    /// The TLS handshake failed for another reason (an expired certificate, say).
+    Tls {
+        /// `host:port`.
+        at: String,
+        /// rustls's words.
+        detail: String,
+    },
     /// Anything else, in the driver's words, with where it was tried.
     Other {
         /// The address or file.
@@ -90,6 +120,36 @@ impl fmt::Display for Unreachable {
                 path.display()
             ),
             Unreachable::BadUrl(detail) => write!(f, "DATABASE_URL cannot be read: {detail}"),
+            Unreachable::NoTls { at, mode } => write!(
+                f,
+                "the server at {at} does not offer TLS, but sslmode={mode}: turn ssl on in \
+                 its postgresql.conf, or set sslmode=prefer or disable in DATABASE_URL"
+            ),
+            Unreachable::WrongHost { host, names } => write!(
+                f,
+                "certificate for {} does not match host {host} (sslmode=verify-full): connect \
+                 to a name the certificate is for, or use sslmode=verify-ca",
+                names.join(", ")
+            ),
+            Unreachable::Untrusted { at, roots } => match roots {
+                Some(file) => write!(
+                    f,
+                    "the certificate of the server at {at} is not signed by a root certificate \
+                     in sslrootcert {}",
+                    file.display()
+                ),
+                None => write!(
+                    f,
+                    "the certificate of the server at {at} is not signed by a root certificate \
+                     the system trusts: name its root in sslrootcert"
+                ),
+            },
+            Unreachable::Tls { at, detail } => {
+                write!(
+                    f,
+                    "the TLS handshake with the server at {at} failed: {detail}"
+                )
+            }
             Unreachable::Other { at, detail } => {
                 write!(f, "cannot open the database at {at}: {detail}")
             }
@@ -107,11 +167,12 @@ pub async fn reach(url: &str, dialect: Dialect, must_exist: bool) -> Result<(), 
 }
 
 async fn reach_postgres(url: &str) -> Result<(), Unreachable> {
-    let mut config =
-        tokio_postgres::Config::from_str(url).map_err(|e| Unreachable::BadUrl(e.to_string()))?;
+    let (tls, driver_url) = PgTls::from_url(url).map_err(Unreachable::BadUrl)?;
+    let mut config = tokio_postgres::Config::from_str(&driver_url)
+        .map_err(|e| Unreachable::BadUrl(e.to_string()))?;
     config.connect_timeout(REACH_TIMEOUT);
     let at = address(&config);
-    let connected = tokio::time::timeout(REACH_TIMEOUT, config.connect(tokio_postgres::NoTls))
+    let connected = tokio::time::timeout(REACH_TIMEOUT, config.connect(tls.clone()))
         .await
         .map_err(|_| Unreachable::TimedOut { at: at.clone() })?;
     match connected {
@@ -121,8 +182,54 @@ async fn reach_postgres(url: &str) -> Result<(), Unreachable> {
             let _ = connection.await;
             Ok(())
         }
-        Err(e) => Err(postgres_failure(&config, at, &e)),
+        Err(e) => {
+            Err(tls_failure(&tls, &at, &e).unwrap_or_else(|| postgres_failure(&config, at, &e)))
+        }
     }
+}
+
+/// The failure in words when it was TLS's: no TLS offered, or the handshake refused.
+fn tls_failure(tls: &PgTls, at: &str, e: &tokio_postgres::Error) -> Option<Unreachable> {
+    let source = e.source()?;
+    // tokio-postgres's own words when the server answers the TLS request with no.
+    if source.to_string() == "server does not support TLS" {
+        let mode = tls.mode.name();
+        return Some(Unreachable::NoTls {
+            at: at.to_owned(),
+            mode,
+        });
+    }
+    let refused = source
+        .downcast_ref::<std::io::Error>()?
+        .get_ref()?
+        .downcast_ref::<rustls::Error>()?;
+    let at = at.to_owned();
+    Some(match refused {
+        rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext {
+            expected,
+            presented,
+        }) => Unreachable::WrongHost {
+            host: expected.to_str().into_owned(),
+            names: presented.iter().map(|n| unquoted(n)).collect(),
+        },
+        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => {
+            let roots = tls.root_file.clone();
+            Unreachable::Untrusted { at, roots }
+        }
+        other => Unreachable::Tls {
+            at,
+            detail: other.to_string(),
+        },
+    })
+}
+
+/// A name as rustls presents it (`DnsName("localhost")`), as the certificate says it.
+fn unquoted(presented: &str) -> String {
+    let inner = presented
+        .split_once('(')
+        .and_then(|(_, rest)| rest.strip_suffix(')'))
+        .unwrap_or(presented);
+    inner.trim_matches('"').to_owned()
 }
 
 /// `host:port` of the first host the configuration names.

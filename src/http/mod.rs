@@ -1,10 +1,11 @@
-//! The HTTP edge: the server (accept loop, body limits, shutdown) and the stack of layers
-//! every request passes through before the gateway resolves it.
+//! The HTTP edge: the server (accept loop, TLS, body limits, shutdown) and the stack of
+//! layers every request passes through before the gateway resolves it.
 
 pub mod body;
 pub mod layers;
 pub mod server;
 pub mod stack;
+pub mod tls;
 
 use bytes::Bytes;
 

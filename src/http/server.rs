@@ -1,9 +1,10 @@
-//! The HTTP server: hyper-util's accept loop (HTTP/1.1 and HTTP/2 on one port), body
-//! reading with a size limit and a deadline, and graceful shutdown. The only module that
+//! The HTTP server: hyper-util's accept loop (HTTP/1.1 and HTTP/2 on one port, plain or
+//! over TLS), body reading with a size limit and a deadline, and graceful shutdown. The only module that
 //! knows hyper's server side; each read request goes to the layer stack.
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use http_body_util::{BodyExt, Limited};
@@ -12,23 +13,26 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 use super::Body;
 use super::layers::Next;
 use crate::config::Limits;
 use crate::error::ApiError;
-use crate::listen::{self, Client, Peer};
+use crate::listen::{self, Client, Peer, Secure};
 use crate::respond::{self, Render};
 
 /// Serves `stack` on `listener` until `shutdown` completes, then lets in-flight requests
-/// finish (up to the grace period). The stack lives as long as the process: each request
-/// copies a reference to it rather than counting one more owner from every worker thread.
+/// finish (up to the grace period); over TLS when `tls` is given. The stack lives as long as
+/// the process: each request copies a reference to it rather than counting one more owner
+/// from every worker thread.
 pub async fn serve(
     listener: TcpListener,
     stack: &'static impl Next,
     limits: Limits,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -53,21 +57,25 @@ pub async fn serve(
     }) = listen::next(&listener, &clients, &mut shutdown, "api").await
     {
         let _ = stream.set_nodelay(true);
-        // The client's address, for the proxy's `Forwarded` (the one extension every request
-        // carries).
-        let service = service_fn(move |mut request: Request<Incoming>| {
-            request.extensions_mut().insert(Peer(peer));
-            answer(stack, request, limits)
-        });
-        let connection = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let watcher = graceful.watcher();
+        let Some(acceptor) = &tls else {
+            let io = TokioIo::new(stream);
+            let served = connection(&builder, io, stack, limits, peer, None, watcher);
+            tokio::spawn(finish(served, peer, permit));
+            continue;
+        };
+        // The handshake runs on the connection's task, so a slow client holds up no other;
+        // it has as long as a request head would.
+        let (accepting, builder) = (acceptor.accept(stream), builder.clone());
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(%peer, "connection ended: {e}");
-            }
-            drop(permit);
+            let stream = match tokio::time::timeout(limits.header_timeout, accepting).await {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(e)) => return tracing::debug!(%peer, "TLS handshake failed: {e}"),
+                Err(_) => return tracing::debug!(%peer, "TLS handshake timed out"),
+            };
+            let io = TokioIo::new(stream);
+            let served = connection(&builder, io, stack, limits, peer, Some(Secure), watcher);
+            finish(served, peer, permit).await;
         });
     }
     drop(listener);
@@ -78,6 +86,46 @@ pub async fn serve(
     {
         tracing::warn!("shutdown grace period over; closing remaining connections");
     }
+}
+
+/// One client's connection to `stack`, watched for graceful shutdown. The client's address
+/// goes in each request's extensions, for the proxy's `Forwarded`, and [`Secure`] when it
+/// came over TLS.
+fn connection<I>(
+    builder: &auto::Builder<TokioExecutor>,
+    io: TokioIo<I>,
+    stack: &'static impl Next,
+    limits: Limits,
+    peer: SocketAddr,
+    secure: Option<Secure>,
+    watcher: Watcher,
+) -> impl Future<Output = Result<(), ConnectionError>> + Send + 'static
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |mut request: Request<Incoming>| {
+        request.extensions_mut().insert(Peer(peer));
+        if let Some(secure) = secure {
+            request.extensions_mut().insert(secure);
+        }
+        answer(stack, request, limits)
+    });
+    watcher.watch(builder.serve_connection(io, service).into_owned())
+}
+
+/// hyper's error for a connection that ended badly.
+type ConnectionError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Runs a connection to its end, holding its client place until then.
+async fn finish(
+    connection: impl Future<Output = Result<(), ConnectionError>>,
+    peer: SocketAddr,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) {
+    if let Err(e) = connection.await {
+        tracing::debug!(%peer, "connection ended: {e}");
+    }
+    drop(permit);
 }
 
 /// Reads the body within its limits, then hands the request to the stack.

@@ -16,7 +16,7 @@ use crate::contract::{Action, Route, Spec, Target, Via};
 use crate::docs;
 use crate::error::ApiError;
 use crate::intake::query::Query;
-use crate::listen::Peer;
+use crate::listen::{Peer, Secure};
 use crate::respond::{self, Render};
 use crate::trace::TraceContext;
 use router::Resolution;
@@ -54,6 +54,8 @@ pub struct ApiRequest {
     pub headers: HeaderMap,
     /// The client's address, when the server knows it (for `Forwarded`).
     pub peer: Option<std::net::SocketAddr>,
+    /// Whether the request came over TLS (for `Forwarded`'s `proto`).
+    pub secure: bool,
 }
 
 /// What a request asks for, once resolved against the contract.
@@ -184,7 +186,7 @@ pub fn resolve(spec: &Spec, request: Request<Bytes>) -> Result<Intent, Refusal> 
         },
     };
     let request = ApiRequest {
-        base: base_url(spec, &parts.headers, &parts.uri),
+        base: base_url(spec, &parts),
         content_type: parts.headers.get(header::CONTENT_TYPE).cloned(),
         trace: parts
             .extensions
@@ -192,6 +194,7 @@ pub fn resolve(spec: &Spec, request: Request<Bytes>) -> Result<Intent, Refusal> 
             .copied()
             .unwrap_or_else(TraceContext::start),
         peer: parts.extensions.get::<Peer>().map(|p| p.0),
+        secure: parts.extensions.get::<Secure>().is_some(),
         method: parts.method,
         uri: parts.uri,
         headers: parts.headers,
@@ -227,17 +230,24 @@ pub fn resolve(spec: &Spec, request: Request<Bytes>) -> Result<Intent, Refusal> 
 pub enum BaseUrl {
     /// The configured `public_url`.
     Public(Arc<str>),
-    /// `http://` and the request's `Host` (or the URI's authority, or `localhost`).
-    Host(Option<HeaderValue>),
+    /// `http://` (`https://` when `secure`: the connection is TLS) and the request's `Host`
+    /// (or the URI's authority, or `localhost`).
+    Host {
+        /// The request's `Host`.
+        host: Option<HeaderValue>,
+        /// Whether the request came over TLS.
+        secure: bool,
+    },
 }
 
 impl fmt::Display for BaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BaseUrl::Public(url) => f.write_str(url),
-            BaseUrl::Host(host) => {
+            BaseUrl::Host { host, secure } => {
                 let host = host.as_ref().and_then(|h| h.to_str().ok());
-                write!(f, "http://{}", host.unwrap_or("localhost"))
+                let scheme = if *secure { "https" } else { "http" };
+                write!(f, "{scheme}://{}", host.unwrap_or("localhost"))
             }
         }
     }
@@ -275,16 +285,20 @@ fn negotiate(headers: &HeaderMap) -> Result<Render, ApiError> {
     respond::negotiate(accept)
 }
 
-/// Where links point: the configured public URL, else the request's own host.
-fn base_url(spec: &Spec, headers: &HeaderMap, uri: &Uri) -> BaseUrl {
+/// Where links point: the configured public URL, else the request's own host, with the
+/// scheme of its connection.
+fn base_url(spec: &Spec, parts: &http::request::Parts) -> BaseUrl {
     if let Some(url) = &spec.public_url {
         return BaseUrl::Public(url.clone());
     }
-    let host = headers.get(header::HOST).cloned().or_else(|| {
-        uri.authority()
+    let host = parts.headers.get(header::HOST).cloned().or_else(|| {
+        parts
+            .uri
+            .authority()
             .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
     });
-    BaseUrl::Host(host)
+    let secure = parts.extensions.get::<Secure>().is_some();
+    BaseUrl::Host { host, secure }
 }
 
 /// The redirect to the path with its trailing slash: 301 for GET/HEAD, 308 otherwise (so

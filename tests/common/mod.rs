@@ -428,6 +428,13 @@ impl Gateway {
         Gateway::spawn(Db::Postgres, spec, Some(&url), database, extra)
     }
 
+    /// Starts the gateway on the PostgreSQL database `url` names, whatever server that is
+    /// (a private one a test started); `database` is its name, dropped on the shared
+    /// server at the end if it is there.
+    pub fn start_url(spec: &Path, url: &str, database: &str, extra: &[&str]) -> Gateway {
+        Gateway::spawn(Db::Postgres, spec, Some(url), database.to_owned(), extra)
+    }
+
     /// Starts the gateway like [`Gateway::start_on`], with these environment variables set.
     pub fn start_with_env(db: Db, spec: &Path, extra: &[&str], env: &[(&str, &str)]) -> Gateway {
         let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
@@ -489,7 +496,7 @@ impl Gateway {
         let mut read_addr = || {
             let mut line = String::new();
             stdout.read_line(&mut line).expect("reads a listening line");
-            let addr = line.trim().rsplit("http://").next().unwrap_or_default();
+            let addr = line.trim().rsplit("://").next().unwrap_or_default();
             (addr.to_owned(), line)
         };
         // The admin listener's line comes first when there is one.

@@ -121,14 +121,16 @@ fn add_forwarded(headers: &mut HeaderMap, req: &ApiRequest, host: Option<&Header
     if !element.is_empty() {
         element.push(';');
     }
-    element.push_str("proto=http");
+    let proto = if req.secure { "https" } else { "http" };
+    element.push_str("proto=");
+    element.push_str(proto);
     if let Some(host) = host {
         element.push_str(&format!(";host=\"{}\"", host.replace(['"', '\\'], "")));
         if let Ok(value) = HeaderValue::from_str(host) {
             headers.insert(X_FORWARDED_HOST, value);
         }
     }
-    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
     append(headers, header::FORWARDED, &element);
 }
 
