@@ -220,6 +220,20 @@ mod tests {
         assert_eq!(upper("abc123_%"), "ABC123_%");
     }
 
+    /// What `sql`'s ASCII range for SQLite's case-insensitive lookups rests on: apart from
+    /// ASCII letters themselves, only characters upper-casing to `I` or `S` (the dotless ı,
+    /// the long ſ) upper-case to ASCII.
+    #[test]
+    fn only_i_and_s_have_non_ascii_lower_cases() {
+        for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
+            let folded = upper(c.encode_utf8(&mut [0; 4]));
+            assert_eq!(folded.chars().count(), 1, "{c:?}");
+            if !c.is_ascii() && folded.is_ascii() {
+                assert!(matches!(folded.as_str(), "I" | "S"), "{c:?} → {folded:?}");
+            }
+        }
+    }
+
     #[test]
     fn stored_timestamps_read_back_in_utc() {
         let read = read_timestamp("2025-11-06 08:00:00.364302");
