@@ -128,6 +128,9 @@ pub struct Settings {
     /// `--spec-only` / `SPECGATE_SPEC_ONLY=1`: `check` reads the spec files and leaves the
     /// database alone.
     pub spec_only: bool,
+    /// `--strict` / `SPECGATE_STRICT=1`: `check` fails when a declared filter, search or
+    /// ordering would read or sort a whole table (otherwise those are warnings).
+    pub strict: bool,
     /// Limits and timeouts.
     pub limits: Limits,
 }
@@ -271,6 +274,16 @@ struct Cli {
         global = true
     )]
     spec_only: bool,
+    /// check: fail when a declared filter, search or ordering would read or sort the whole
+    /// table (without it, those are warnings).
+    #[arg(
+        long = "strict",
+        env = "SPECGATE_STRICT",
+        action = ArgAction::SetTrue,
+        value_parser = switch,
+        global = true
+    )]
+    strict: bool,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -359,6 +372,7 @@ impl From<Cli> for Settings {
             admin_listen: cli.admin_listen,
             max_connections: cli.max_connections,
             spec_only: cli.spec_only,
+            strict: cli.strict,
             limits: cli.limits.into(),
         }
     }
