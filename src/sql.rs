@@ -617,30 +617,60 @@ fn folded_prefix_range(st: &mut Statement, column: &str, text: &str) -> Option<S
     ))
 }
 
-/// For SQLite: a range on the built-in `upper(column)` (which folds ASCII letters only, so
-/// any SQLite client computes the same index) that holds every row whose
+/// How many ranges [`ascii_range`] may OR together (each `i` or `s` doubles them).
+const MAX_ASCII_RANGES: usize = 4;
+
+/// For SQLite: ranges on the built-in `upper(column)` (which folds ASCII letters only, so
+/// any SQLite client computes the same index) that hold every row whose
 /// `specgate_upper(column)` starts with (so also every one where it equals)
-/// `specgate_upper(text)`. It bounds the leading run of `text`'s ASCII characters other
-/// than `i` and `s`: no other character upper-cases to one of those (tested over every
-/// code point in `db::sqlite`), and `specgate_upper` maps one character to one, so a
-/// matching value begins with the same run in ASCII upper case. The exact comparison stays
-/// as the re-check. `None` when the run is empty.
+/// `specgate_upper(text)`. They bound the leading run of `text`'s ASCII characters: a
+/// matching value's character there upper-cases to the same ASCII letter, so it is that
+/// letter in either case, or (for `I` and `S` only) the dotless `ı` or the long `ſ`, which
+/// the built-in `upper()` leaves as they are (tested over every code point in
+/// `db::sqlite`); `specgate_upper` maps one character to one. Each `i` or `s` so doubles
+/// the ranges, up to [`MAX_ASCII_RANGES`]; the run ends there or at the first non-ASCII
+/// character. The exact comparison stays as the re-check. `None` when the run is empty.
 fn ascii_range(st: &mut Statement, column: &str, text: &str) -> Option<String> {
-    let run: String = text
-        .chars()
-        .take_while(|c| c.is_ascii() && !matches!(c, 'i' | 'I' | 's' | 'S'))
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    if run.is_empty() {
+    let mut runs = vec![String::new()];
+    for c in text.chars().take_while(char::is_ascii) {
+        let upper = c.to_ascii_uppercase();
+        let alike: &[char] = match upper {
+            'I' => &['I', 'ı'],
+            'S' => &['S', 'ſ'],
+            _ => &[],
+        };
+        if alike.is_empty() {
+            runs.iter_mut().for_each(|run| run.push(upper));
+            continue;
+        }
+        if runs.len() * alike.len() > MAX_ASCII_RANGES {
+            break;
+        }
+        runs = runs
+            .iter()
+            .flat_map(|run| alike.iter().map(move |a| format!("{run}{a}")))
+            .collect();
+    }
+    if runs.iter().all(String::is_empty) {
         return None;
     }
     let column = format!("upper({column})");
-    let low = st.bind(SqlValue::Text(Some(run.clone())));
-    let bound = match after_prefix(&run) {
-        Some(high) => format!(" AND {column} < {}", st.bind(SqlValue::Text(Some(high)))),
-        None => String::new(),
-    };
-    Some(format!("{column} >= {low}{bound}"))
+    let ranges: Vec<String> = runs
+        .into_iter()
+        .map(|run| {
+            let high = after_prefix(&run);
+            let low = st.bind(SqlValue::Text(Some(run)));
+            let bound = match high {
+                Some(high) => format!(" AND {column} < {}", st.bind(SqlValue::Text(Some(high)))),
+                None => String::new(),
+            };
+            format!("{column} >= {low}{bound}")
+        })
+        .collect();
+    Some(match ranges.as_slice() {
+        [one] => one.clone(),
+        _ => format!("({})", ranges.join(" OR ")),
+    })
 }
 
 /// The operators comparing text in byte order: `text_pattern_ops`'s on PostgreSQL,
@@ -988,8 +1018,19 @@ mod tests {
         );
         assert_eq!(st.params[0], SqlValue::Text(Some("AB".into())));
 
+        // An `s` (or `i`) is the letter or its look-alike that upper() leaves alone.
         let mut st = Statement::new(Dialect::Sqlite);
         let sql = scope_sql(&mut st, &prefix_filter(books, Lookup::IExact, "Straße"));
+        assert_eq!(
+            sql,
+            " AND (upper(t.\"title\") >= $1 AND upper(t.\"title\") < $2 OR upper(t.\"title\") >= $3 AND upper(t.\"title\") < $4) AND specgate_upper(t.\"title\") = specgate_upper($5)"
+        );
+        assert_eq!(
+            &st.params[..4],
+            &["STRA", "STRB", "ſTRA", "ſTRB"].map(|t| SqlValue::Text(Some(t.into())))
+        );
+        let mut st = Statement::new(Dialect::Sqlite);
+        let sql = scope_sql(&mut st, &prefix_filter(books, Lookup::IExact, "ßa"));
         assert_eq!(sql, " AND specgate_upper(t.\"title\") = specgate_upper($1)");
     }
 }
