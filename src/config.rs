@@ -130,6 +130,9 @@ pub struct Settings {
     pub spec_only: bool,
     /// `--tls-cert` and `--tls-key`: the API is served over TLS; none means plain HTTP.
     pub tls: Option<TlsFiles>,
+    /// `--strict` / `SPECGATE_STRICT=1`: `check` fails when a declared filter, search or
+    /// ordering would read or sort a whole table (otherwise those are warnings).
+    pub strict: bool,
     /// Limits and timeouts.
     pub limits: Limits,
 }
@@ -301,6 +304,16 @@ struct Cli {
         global = true
     )]
     tls_key: Option<PathBuf>,
+    /// check: fail when a declared filter, search or ordering would read or sort the whole
+    /// table (without it, those are warnings).
+    #[arg(
+        long = "strict",
+        env = "SPECGATE_STRICT",
+        action = ArgAction::SetTrue,
+        value_parser = switch,
+        global = true
+    )]
+    strict: bool,
     #[command(flatten)]
     limits: LimitArgs,
 }
@@ -393,6 +406,7 @@ impl From<Cli> for Settings {
                 .tls_cert
                 .zip(cli.tls_key)
                 .map(|(cert, key)| TlsFiles { cert, key }),
+            strict: cli.strict,
             limits: cli.limits.into(),
         }
     }

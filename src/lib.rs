@@ -39,6 +39,8 @@
 //!   requirement) and the check of a request's credentials; the auth layer runs it.
 //! - [`listen`]: accepting connections up to a limit, for both listeners.
 //! - [`compat`]: every rule imitated from Python, Django or DRF, and nothing else (a leaf).
+//! - [`indexes`]: `specgate check`'s report of the declared filters, searches and orderings
+//!   that the database would answer by reading or sorting a whole table.
 //! - [`metadata`] (OPTIONS) and [`openapi`] (the OpenAPI 3.1 document) derive from the
 //!   compiled contract; [`docs`]: the API explorer (Swagger UI, built into the binary) on
 //!   that document; [`config`]: the CLI and settings (clap).
@@ -55,6 +57,7 @@ pub mod docs;
 pub mod error;
 pub mod exec;
 pub mod http;
+pub mod indexes;
 pub mod intake;
 pub mod limiter;
 pub mod listen;

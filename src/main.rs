@@ -177,10 +177,15 @@ async fn check(settings: &Settings) -> Result<(), String> {
         .map_err(|e| format!("the spec is OK, but the database could not be checked: {e}"))?;
     let db = Db::connect_existing(&url, &settings.limits)?;
     let checked = tokio::time::timeout(REACH_TIMEOUT, db.missing_columns(&spec)).await;
+    let scans = match &checked {
+        Ok(Ok(missing)) if missing.is_empty() => unserved(&db, &spec).await,
+        _ => Ok(Vec::new()),
+    };
     db.close().await;
     match checked {
         Ok(Ok(missing)) if missing.is_empty() => {
-            print("spec OK; every table and column exists in the database\n")
+            print("spec OK; every table and column exists in the database\n")?;
+            report_scans(settings, scans?)
         }
         Ok(Ok(missing)) => Err(format!(
             "the database does not match the spec:\n  {}",
@@ -193,6 +198,32 @@ async fn check(settings: &Settings) -> Result<(), String> {
             "the spec is OK, but the database did not answer within {} s",
             REACH_TIMEOUT.as_secs()
         )),
+    }
+}
+
+/// The declared filters, searches and orderings the database would answer by reading or
+/// sorting a whole table (`specgate::indexes`).
+async fn unserved(db: &Db, spec: &contract::Spec) -> Result<Vec<String>, String> {
+    match tokio::time::timeout(REACH_TIMEOUT, specgate::indexes::unserved(db, spec)).await {
+        Ok(Ok(unserved)) => Ok(unserved),
+        Ok(Err(e)) => Err(format!("the indexes could not be checked: {e}")),
+        Err(_) => Err(format!(
+            "the indexes could not be checked: no answer within {} s",
+            REACH_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+/// The reads of whole tables: warnings, or (`--strict`) the failure of `check`.
+fn report_scans(settings: &Settings, unserved: Vec<String>) -> Result<(), String> {
+    if unserved.is_empty() {
+        return print("every declared filter, search and ordering can be served from an index\n");
+    }
+    let lines = unserved.join("\n  ");
+    if settings.strict {
+        Err(format!("reads of the whole table (--strict):\n  {lines}"))
+    } else {
+        print(&format!("warning: reads of the whole table:\n  {lines}\n"))
     }
 }
 

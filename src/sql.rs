@@ -246,11 +246,8 @@ fn list_sql(
         st.dialect,
         order.iter().map(|(c, desc)| (format!("t.{c}"), *desc)),
     );
-    let page = format!(
-        "SELECT t.{key} AS page_key FROM {table} t WHERE true{filter} \
-         ORDER BY {by_column} LIMIT {limit} OFFSET {offset}"
-    );
-    let in_scope = format!("FROM {table} t WHERE true{filter}");
+    let page = page_keys(resource, &filter, &by_column, &limit, &offset);
+    let in_scope = in_scope(resource, &filter);
     match st.dialect {
         Dialect::Postgres => format!(
             "SELECT (SELECT count(*) {in_scope}) AS {COUNT_COLUMN}, p.* \
@@ -282,6 +279,48 @@ fn list_sql(
             )
         }
     }
+}
+
+/// The rows in scope: `FROM table t WHERE true AND ...`.
+fn in_scope(resource: &Resource, filter: &str) -> String {
+    format!("FROM {} t WHERE true{filter}", resource.table)
+}
+
+/// The keys of a page of the rows in scope, in order.
+fn page_keys(resource: &Resource, filter: &str, by: &str, limit: &str, offset: &str) -> String {
+    let (table, key) = (&resource.table, &resource.key);
+    format!(
+        "SELECT t.{key} AS page_key FROM {table} t WHERE true{filter} \
+         ORDER BY {by} LIMIT {limit} OFFSET {offset}"
+    )
+}
+
+/// The count a list statement makes of the rows in `scope`, alone, as the list statement
+/// writes it: what `specgate check` asks the database to explain for a filter or search.
+pub fn count(dialect: Dialect, resource: &Resource, scope: &Scope) -> Statement {
+    let mut st = Statement::new(dialect);
+    let filter = scope_sql(&mut st, scope);
+    st.sql = format!("SELECT count(*) {}", in_scope(resource, &filter));
+    st
+}
+
+/// The keys of a list's first page in `order`, alone, as the list statement picks them:
+/// what `specgate check` asks the database to explain for an ordering.
+pub fn first_page(
+    dialect: Dialect,
+    resource: &Resource,
+    order: &[(Ident, bool)],
+    limit: i64,
+) -> Statement {
+    let mut st = Statement::new(dialect);
+    let limit = st.bind(SqlValue::Int(Some(limit)));
+    let offset = st.bind(SqlValue::Int(Some(0)));
+    let by = order_by(
+        dialect,
+        order.iter().map(|(c, desc)| (format!("t.{c}"), *desc)),
+    );
+    st.sql = page_keys(resource, "", &by, &limit, &offset);
+    st
 }
 
 /// An ORDER BY list of (expression, descending). SQLite sorts NULLs first ascending and
@@ -468,14 +507,28 @@ fn filter_sql(st: &mut Statement, filter: &Filter) -> String {
     match filter.lookup {
         Lookup::Exact => format!("{column} = {}", compared(st, filter)),
         Lookup::IExact => {
+            let range = match st.dialect {
+                Dialect::Postgres => None,
+                Dialect::Sqlite => ascii_range(st, &column, text),
+            };
             let p = st.bind(filter.value.clone());
-            format!("{} = {}", st.upper(&st.text(&column)), st.upper(&p))
+            let equal = format!("{} = {}", st.upper(&st.text(&column)), st.upper(&p));
+            match range {
+                Some(range) => format!("{range} AND {equal}"),
+                None => equal,
+            }
         }
-        Lookup::Contains => like(st, Match::Contains, false),
+        Lookup::Contains => within(st, &column, Match::Contains, text),
         Lookup::IContains => like(st, Match::Contains, true),
-        Lookup::StartsWith => like(st, Match::StartsWith, false),
-        Lookup::IStartsWith => like(st, Match::StartsWith, true),
-        Lookup::EndsWith => like(st, Match::EndsWith, false),
+        Lookup::StartsWith => match prefix_range(st, &column, text) {
+            Some(range) => format!("{range} AND {}", exact_like(st, &column, text, false)),
+            None => like(st, Match::StartsWith, false),
+        },
+        Lookup::IStartsWith => match folded_prefix_range(st, &column, text) {
+            Some(range) => format!("{range} AND {}", exact_like(st, &column, text, true)),
+            None => like(st, Match::StartsWith, true),
+        },
+        Lookup::EndsWith => within(st, &column, Match::EndsWith, text),
         Lookup::IEndsWith => like(st, Match::EndsWith, true),
         Lookup::In => match st.dialect {
             Dialect::Postgres => format!("{column} = ANY({})", compared(st, filter)),
@@ -489,6 +542,163 @@ fn filter_sql(st: &mut Statement, filter: &Filter) -> String {
         Lookup::Lt => format!("{column} < {}", compared(st, filter)),
         Lookup::Lte => format!("{column} <= {}", compared(st, filter)),
     }
+}
+
+/// A case-sensitive pattern inside the text (`contains`, `endswith`). On PostgreSQL the
+/// case-insensitive match comes first, which the trigram index on `upper(col)` serves: a
+/// value containing `x` has an upper case containing `upper(x)`, since `upper()` maps
+/// characters one by one (true of every libc locale and of ICU's outside Lithuanian, whose
+/// upper case drops a combining dot after `i`). The exact pattern is the re-check.
+fn within(st: &mut Statement, column: &str, at: Match, text: &str) -> String {
+    st.plan_per_call = true;
+    let p = st.bind(SqlValue::Text(Some(pattern(st.dialect, at, text))));
+    let exact = like_sql(st, column, &p, false);
+    match st.dialect {
+        Dialect::Postgres => format!("{} AND {exact}", like_sql(st, column, &p, true)),
+        Dialect::Sqlite => exact,
+    }
+}
+
+/// A prefix pattern on `column` that keeps the statement's prepared plan: the LIKE (GLOB)
+/// re-check of a range condition, so the plan need not be made for the pattern's value.
+fn exact_like(st: &mut Statement, column: &str, text: &str, fold: bool) -> String {
+    let p = st.bind(SqlValue::Text(Some(pattern(
+        st.dialect,
+        Match::StartsWith,
+        text,
+    ))));
+    like_sql(st, column, &p, fold)
+}
+
+/// `column` between `text` and the first string after every string starting with it, as
+/// two bound parameters: the rewrite PostgreSQL's planner makes of a literal `LIKE 'x%'`,
+/// made here so that a generic (prepared) plan keeps the index. PostgreSQL compares with the
+/// operators of `text_pattern_ops` (byte order, which is code point order in UTF-8), which
+/// its `col text_pattern_ops` indexes serve; SQLite's default BINARY collation is byte order
+/// too. `None` for an empty prefix (every row matches; nothing to bound).
+fn prefix_range(st: &mut Statement, column: &str, text: &str) -> Option<String> {
+    if text.is_empty() {
+        return None;
+    }
+    let column = st.text(column);
+    let (ge, lt) = range_operators(st.dialect);
+    let low = st.bind(SqlValue::Text(Some(text.to_owned())));
+    let bound = match after_prefix(text) {
+        Some(high) => {
+            let high = st.bind(SqlValue::Text(Some(high)));
+            format!(" AND {column} {lt} {high}")
+        }
+        None => String::new(),
+    };
+    Some(format!("{column} {ge} {low}{bound}"))
+}
+
+/// The range of [`prefix_range`] on the upper-cased column, for `istartswith`. On PostgreSQL
+/// the bounds are computed by the database from the bound prefix with its own `upper()`
+/// (whatever its locale makes of a character, the range is exactly the upper-cased prefix's),
+/// the high bound by adding one to the code point of its last character; on SQLite see
+/// [`ascii_range`]. `None` where no such range can be written.
+fn folded_prefix_range(st: &mut Statement, column: &str, text: &str) -> Option<String> {
+    if st.dialect == Dialect::Sqlite {
+        return ascii_range(st, column, text);
+    }
+    // The last character's upper case is the character after which `chr()` must count;
+    // where that could be the last code point or the one before the surrogates, `chr()`
+    // would fail: such a prefix is matched by its LIKE alone.
+    let last = text.chars().next_back()?;
+    if matches!(last, '\u{D7FF}' | char::MAX) {
+        return None;
+    }
+    let column = st.upper(&st.text(column));
+    let p = st.bind(SqlValue::Text(Some(text.to_owned())));
+    let low = st.upper(&p);
+    Some(format!(
+        "{column} ~>=~ {low} AND {column} ~<~ (left({low}, -1) || chr(ascii(right({low}, 1)) + 1))"
+    ))
+}
+
+/// How many ranges [`ascii_range`] may OR together (each `i` or `s` doubles them).
+const MAX_ASCII_RANGES: usize = 4;
+
+/// For SQLite: ranges on the built-in `upper(column)` (which folds ASCII letters only, so
+/// any SQLite client computes the same index) that hold every row whose
+/// `specgate_upper(column)` starts with (so also every one where it equals)
+/// `specgate_upper(text)`. They bound the leading run of `text`'s ASCII characters: a
+/// matching value's character there upper-cases to the same ASCII letter, so it is that
+/// letter in either case, or (for `I` and `S` only) the dotless `ı` or the long `ſ`, which
+/// the built-in `upper()` leaves as they are (tested over every code point in
+/// `db::sqlite`); `specgate_upper` maps one character to one. Each `i` or `s` so doubles
+/// the ranges, up to [`MAX_ASCII_RANGES`]; the run ends there or at the first non-ASCII
+/// character. The exact comparison stays as the re-check. `None` when the run is empty.
+fn ascii_range(st: &mut Statement, column: &str, text: &str) -> Option<String> {
+    let mut runs = vec![String::new()];
+    for c in text.chars().take_while(char::is_ascii) {
+        let upper = c.to_ascii_uppercase();
+        let alike: &[char] = match upper {
+            'I' => &['I', 'ı'],
+            'S' => &['S', 'ſ'],
+            _ => &[],
+        };
+        if alike.is_empty() {
+            runs.iter_mut().for_each(|run| run.push(upper));
+            continue;
+        }
+        if runs.len() * alike.len() > MAX_ASCII_RANGES {
+            break;
+        }
+        runs = runs
+            .iter()
+            .flat_map(|run| alike.iter().map(move |a| format!("{run}{a}")))
+            .collect();
+    }
+    if runs.iter().all(String::is_empty) {
+        return None;
+    }
+    let column = format!("upper({column})");
+    let ranges: Vec<String> = runs
+        .into_iter()
+        .map(|run| {
+            let high = after_prefix(&run);
+            let low = st.bind(SqlValue::Text(Some(run)));
+            let bound = match high {
+                Some(high) => format!(" AND {column} < {}", st.bind(SqlValue::Text(Some(high)))),
+                None => String::new(),
+            };
+            format!("{column} >= {low}{bound}")
+        })
+        .collect();
+    Some(match ranges.as_slice() {
+        [one] => one.clone(),
+        _ => format!("({})", ranges.join(" OR ")),
+    })
+}
+
+/// The operators comparing text in byte order: `text_pattern_ops`'s on PostgreSQL,
+/// SQLite's own (its default collation is byte order).
+fn range_operators(dialect: Dialect) -> (&'static str, &'static str) {
+    match dialect {
+        Dialect::Postgres => ("~>=~", "~<~"),
+        Dialect::Sqlite => (">=", "<"),
+    }
+}
+
+/// The least string greater than every string that starts with `prefix`, in code point
+/// order: the prefix with its last character replaced by the next one (the surrogates
+/// skipped), dropping trailing characters that have none. `None` when there is no such
+/// string (the prefix is all `char::MAX`).
+pub fn after_prefix(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = match last {
+            '\u{D7FF}' => Some('\u{E000}'),
+            c => char::from_u32(u32::from(c) + 1),
+        };
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
 }
 
 /// The placeholder of a comparison's value, cast to the column's type where the bound type
@@ -725,5 +935,102 @@ mod tests {
             "LIKE patterns are planned for their value"
         );
         assert_eq!(st.params[1], SqlValue::Text(Some("%x\\%%".into())));
+    }
+
+    fn prefix_filter(books: &Resource, lookup: Lookup, text: &str) -> Scope {
+        Scope {
+            filters: vec![Filter {
+                column: column(books, "title"),
+                kind: Kind::Text,
+                lookup,
+                value: SqlValue::Text(Some(text.into())),
+            }],
+            search: None,
+        }
+    }
+
+    #[test]
+    fn the_string_after_a_prefix_is_the_next_code_point() {
+        assert_eq!(after_prefix("ab").as_deref(), Some("ac"));
+        assert_eq!(after_prefix("a\u{D7FF}").as_deref(), Some("a\u{E000}"));
+        assert_eq!(after_prefix("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(after_prefix("\u{10FFFF}"), None);
+        assert_eq!(after_prefix(""), None);
+    }
+
+    #[test]
+    fn prefixes_are_ranges_that_keep_the_prepared_plan() {
+        let spec = fixture();
+        let books = &spec.resources[0];
+        let mut st = Statement::new(Dialect::Postgres);
+        let sql = scope_sql(&mut st, &prefix_filter(books, Lookup::StartsWith, "Du%"));
+        assert_eq!(
+            sql,
+            " AND t.\"title\"::text ~>=~ $1 AND t.\"title\"::text ~<~ $2 AND t.\"title\"::text LIKE $3"
+        );
+        assert_eq!(
+            st.params,
+            vec![
+                SqlValue::Text(Some("Du%".into())),
+                SqlValue::Text(Some("Du&".into())),
+                SqlValue::Text(Some("Du\\%%".into()))
+            ]
+        );
+        assert!(!st.plan_per_call);
+
+        let mut st = Statement::new(Dialect::Postgres);
+        let sql = scope_sql(&mut st, &prefix_filter(books, Lookup::IStartsWith, "du"));
+        assert_eq!(
+            sql,
+            " AND upper(t.\"title\"::text) ~>=~ upper($1) AND upper(t.\"title\"::text) ~<~ (left(upper($1), -1) || chr(ascii(right(upper($1), 1)) + 1)) AND upper(t.\"title\"::text) LIKE upper($2)"
+        );
+        assert!(!st.plan_per_call);
+
+        // An empty prefix bounds nothing; a last character chr() cannot step past is
+        // matched by its LIKE alone, planned for its value.
+        let mut st = Statement::new(Dialect::Postgres);
+        let sql = scope_sql(
+            &mut st,
+            &prefix_filter(books, Lookup::IStartsWith, "a\u{10FFFF}"),
+        );
+        assert_eq!(sql, " AND upper(t.\"title\"::text) LIKE upper($1)");
+        assert!(st.plan_per_call);
+    }
+
+    #[test]
+    fn sqlite_bounds_the_leading_ascii_run_on_the_builtin_upper() {
+        let spec = fixture();
+        let books = &spec.resources[0];
+        let mut st = Statement::new(Dialect::Sqlite);
+        let sql = scope_sql(&mut st, &prefix_filter(books, Lookup::IStartsWith, "dune"));
+        assert_eq!(
+            sql,
+            " AND upper(t.\"title\") >= $1 AND upper(t.\"title\") < $2 AND specgate_upper(t.\"title\") GLOB specgate_upper($3)"
+        );
+        assert_eq!(st.params[0], SqlValue::Text(Some("DUNE".into())));
+        assert_eq!(st.params[1], SqlValue::Text(Some("DUNF".into())));
+
+        let mut st = Statement::new(Dialect::Sqlite);
+        let sql = scope_sql(&mut st, &prefix_filter(books, Lookup::IExact, "Abés"));
+        assert_eq!(
+            sql,
+            " AND upper(t.\"title\") >= $1 AND upper(t.\"title\") < $2 AND specgate_upper(t.\"title\") = specgate_upper($3)"
+        );
+        assert_eq!(st.params[0], SqlValue::Text(Some("AB".into())));
+
+        // An `s` (or `i`) is the letter or its look-alike that upper() leaves alone.
+        let mut st = Statement::new(Dialect::Sqlite);
+        let sql = scope_sql(&mut st, &prefix_filter(books, Lookup::IExact, "Straße"));
+        assert_eq!(
+            sql,
+            " AND (upper(t.\"title\") >= $1 AND upper(t.\"title\") < $2 OR upper(t.\"title\") >= $3 AND upper(t.\"title\") < $4) AND specgate_upper(t.\"title\") = specgate_upper($5)"
+        );
+        assert_eq!(
+            &st.params[..4],
+            &["STRA", "STRB", "ſTRA", "ſTRB"].map(|t| SqlValue::Text(Some(t.into())))
+        );
+        let mut st = Statement::new(Dialect::Sqlite);
+        let sql = scope_sql(&mut st, &prefix_filter(books, Lookup::IExact, "ßa"));
+        assert_eq!(sql, " AND specgate_upper(t.\"title\") = specgate_upper($1)");
     }
 }

@@ -5,6 +5,7 @@
 //! [`Db`] and one [`Row`]. Migrations run on sqlx for both.
 
 pub mod catalog;
+pub mod explain;
 mod postgres;
 pub mod reach;
 mod sqlite;
@@ -164,6 +165,40 @@ impl Db {
             Db::Sqlite(pool) => migrator.run(pool).await,
         };
         result.map_err(|e| migration_failure(dir, self.dialect(), e))
+    }
+
+    /// What each statement's plan does with `table`, when the database may avoid reading
+    /// whole tables wherever an index allows (PostgreSQL's `enable_seqscan` off, in a
+    /// transaction of its own that changes nothing; SQLite plans so already): whether an
+    /// index can serve it, not what the planner picks for today's (maybe tiny) table.
+    pub async fn explain(
+        &self,
+        table: &str,
+        statements: &[Statement],
+    ) -> Result<Vec<explain::Reading>, DbError> {
+        match self {
+            Db::Postgres(clients) => clients
+                .explain(statements)
+                .await?
+                .iter()
+                .map(|json| explain::postgres(json, table))
+                .collect(),
+            Db::Sqlite(pool) => {
+                let mut readings = Vec::with_capacity(statements.len());
+                for st in statements {
+                    let mut asked = st.clone();
+                    asked.sql = format!("EXPLAIN QUERY PLAN {}", st.sql);
+                    let details: Vec<String> = sqlite_query(&asked)?
+                        .fetch_all(pool)
+                        .await?
+                        .iter()
+                        .map(|row| row.try_get::<String, _>(3))
+                        .collect::<Result<_, _>>()?;
+                    readings.push(explain::sqlite(&details));
+                }
+                Ok(readings)
+            }
+        }
     }
 
     /// Runs a statement and returns every row.

@@ -209,6 +209,34 @@ impl Clients {
             .map_err(|_| DbError::Unavailable("timed out waiting for a write connection".into()))
     }
 
+    /// `EXPLAIN (FORMAT JSON)` of each statement, planned for its values with
+    /// `enable_seqscan` off, on a connection of its own in a transaction rolled back.
+    pub async fn explain(&self, statements: &[Statement]) -> Result<Vec<String>, DbError> {
+        let conn = self.connect().await?;
+        conn.client
+            .batch_execute("BEGIN; SET LOCAL enable_seqscan = off")
+            .await
+            .map_err(error)?;
+        let mut plans = Vec::with_capacity(statements.len());
+        for st in statements {
+            let params: Vec<Param<'_>> = st.params.iter().map(Param).collect();
+            let typed: Vec<(&(dyn ToSql + Sync), Type)> = params
+                .iter()
+                .map(|p| (p as &(dyn ToSql + Sync), type_of(p.0)))
+                .collect();
+            let sql = format!("EXPLAIN (FORMAT JSON) {}", st.sql);
+            let rows = conn.client.query_typed(&sql, &typed).await.map_err(error)?;
+            let plan = rows
+                .first()
+                .map(|row| row.try_get::<_, JsonText>(0))
+                .transpose()
+                .map_err(error)?;
+            plans.push(plan.map(|p| p.0).unwrap_or_default());
+        }
+        conn.client.batch_execute("ROLLBACK").await.map_err(error)?;
+        Ok(plans)
+    }
+
     /// The column types of `table` in the current schema.
     pub async fn table_columns(&self, table: &str) -> Result<Columns, DbError> {
         let conn = self.conn().await?;
@@ -394,6 +422,21 @@ pub fn is_null(row: &Row, at: usize) -> bool {
     row.try_get::<_, Option<Present>>(at)
         .map(|v| v.is_none())
         .unwrap_or(true)
+}
+
+/// A `json` value's text (how EXPLAIN gives its JSON plan).
+struct JsonText(String);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for JsonText {
+    fn from_sql(
+        _: &Type,
+        raw: &'a [u8],
+    ) -> Result<JsonText, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(JsonText(std::str::from_utf8(raw)?.to_owned()))
+    }
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::JSON
+    }
 }
 
 /// The PostgreSQL type a value is sent as (the statement casts where the column differs).

@@ -220,6 +220,23 @@ mod tests {
         assert_eq!(upper("abc123_%"), "ABC123_%");
     }
 
+    /// What `sql`'s ASCII ranges for SQLite's case-insensitive lookups rest on: every
+    /// character upper-cases to one character, and the only ones outside ASCII that
+    /// upper-case to ASCII are the dotless ı (to `I`) and the long ſ (to `S`).
+    #[test]
+    fn only_i_and_s_have_non_ascii_lower_cases() {
+        for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
+            let folded = upper(c.encode_utf8(&mut [0; 4]));
+            assert_eq!(folded.chars().count(), 1, "{c:?}");
+            if !c.is_ascii() && folded.is_ascii() {
+                assert!(
+                    matches!((c, folded.as_str()), ('ı', "I") | ('ſ', "S")),
+                    "{c:?} → {folded:?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn stored_timestamps_read_back_in_utc() {
         let read = read_timestamp("2025-11-06 08:00:00.364302");
