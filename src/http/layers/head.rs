@@ -1,4 +1,5 @@
-//! HEAD: answered as GET, then sent without the body but with the body's length.
+//! HEAD: answered as GET, then sent without the body but with the body's length (a 304
+//! has neither).
 
 use bytes::Bytes;
 use http::Method;
@@ -15,7 +16,8 @@ impl Hook for Head {
     async fn call<N: Next>(&self, next: &N, request: Req) -> Resp {
         let head = request.method() == Method::HEAD;
         let mut response = next.run(request).await;
-        if head {
+        // A 304 says nothing of the length of the body it stands for.
+        if head && response.status() != http::StatusCode::NOT_MODIFIED {
             let length = response.body().len();
             *response.body_mut() = Bytes::new();
             response
