@@ -162,13 +162,7 @@ impl Table<'_> {
     /// A write's preconditions judged against the row its guard read (`None`: no row).
     fn admit(&self, req: &ApiRequest, row: Option<Row>) -> Result<(), ApiError> {
         let current = row.map(|row| self.tagged(&row)).transpose()?;
-        match req
-            .precondition
-            .evaluate(current.as_ref().map(|(_, t)| t), false)
-        {
-            Verdict::Failed => Err(ApiError::PreconditionFailed),
-            Verdict::Proceed | Verdict::NotModified => Ok(()),
-        }
+        judge(req, current.as_ref().map(|(_, tag)| tag))
     }
 
     /// 404 unless the row with `key` exists within `scope`; with preconditions, 412 first
@@ -187,13 +181,8 @@ impl Table<'_> {
             scope: scope.clone(),
         };
         let current = self.current(&plan).await?;
-        match req
-            .precondition
-            .evaluate(current.as_ref().map(|(_, t)| t), false)
-        {
-            Verdict::Failed => Err(ApiError::PreconditionFailed),
-            _ => current.map(|_| ()).ok_or(ApiError::NotFound),
-        }
+        judge(req, current.as_ref().map(|(_, tag)| tag))?;
+        current.map(|_| ()).ok_or(ApiError::NotFound)
     }
 
     /// 404 unless the row with `key` exists within `scope`.
@@ -332,6 +321,15 @@ pub fn entity_tag(representation: &Value) -> Result<EntityTag, ApiError> {
             hex
         });
     Ok(EntityTag::strong(hex))
+}
+
+/// A write's preconditions against the row's current tag (`None`: no row): 412 when they
+/// fail.
+fn judge(req: &ApiRequest, current: Option<&EntityTag>) -> Result<(), ApiError> {
+    match req.precondition.evaluate(current, false) {
+        Verdict::Failed => Err(ApiError::PreconditionFailed),
+        Verdict::Proceed | Verdict::NotModified => Ok(()),
+    }
 }
 
 /// The versions strong `"v<n>"` tags name (the others name none).

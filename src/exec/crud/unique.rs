@@ -61,7 +61,7 @@ pub struct Write<'a> {
     pub plan: &'a Plan,
     /// The request (its preconditions).
     pub req: &'a ApiRequest,
-    /// The lock-and-read judged before the write (`Table::guard`), if conditional.
+    /// The lock-and-read judged before the write (`Table::conditions`), if conditional.
     pub guard: Option<crate::sql::Statement>,
 }
 
