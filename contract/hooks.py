@@ -5,7 +5,10 @@ one allowance the contract makes and JSON Schema cannot express.
 "unique": a valid body whose value is already taken gets the API's uniqueness 400, as the
 contract requires (DRF answers 400, not 409). This check is the built-in one, except that a
 400 whose every message is one of the uniqueness messages declared in routes.yaml counts as
-accepted. Any other 400 to valid data still fails.
+accepted. Any other 400 to valid data still fails. Likewise a schema cannot say which entity
+tag a row has now: a 412 to a request that sent `If-Match` or `If-None-Match` is the answer
+the contract requires for a tag that is not (or is) the current one, so it counts as accepted;
+and, judged before the body, it is as much a refusal of invalid data as a 400.
 """
 
 import json
@@ -50,10 +53,18 @@ def _only_conflicts(response):
     )
 
 
+def _precondition_failed(response, case):
+    if response.status_code != 412:
+        return False
+    sent = {name.lower() for name in (case.headers or {})}
+    return bool(sent & {"if-match", "if-none-match"})
+
+
 @schemathesis.check
 def positive_data_accepted_unless_taken(ctx, response, case):
-    """Valid data is accepted, unless its unique values are already taken."""
-    if _only_conflicts(response):
+    """Valid data is accepted, unless its unique values are already taken or its
+    preconditions do not hold for the row as it is."""
+    if _only_conflicts(response) or _precondition_failed(response, case):
         return None
     return _openapi_positive_data_acceptance(ctx, response, case)
 
@@ -107,7 +118,10 @@ def _valid_after_shaping(case):
 def invalid_data_rejected_after_shaping(ctx, response, case):
     """Invalid data is rejected, unless the gateway's documented shaping (trimming, numbers
     as text for text fields, unknown keys ignored) makes it valid: then accepting it is the
-    contract, as DRF did."""
+    contract, as DRF did. A 412 to a request that sent a precondition rejects it too:
+    nothing was written (a failed precondition is judged before the body, RFC 9110 13.2.1)."""
     if 200 <= response.status_code < 300 and _valid_after_shaping(case):
+        return None
+    if _precondition_failed(response, case):
         return None
     return _openapi_negative_data_rejection(ctx, response, case)

@@ -5,6 +5,10 @@
 use http::StatusCode;
 use serde_json::{Map, Value, json};
 
+/// The 412's detail: the client's copy is stale (or the row is gone), so it reads again.
+pub const PRECONDITION_FAILED: &str =
+    "Precondition failed: the resource has changed (or does not exist); read it again.";
+
 /// Messages per field, in report order. Rendered as `{"field": ["message", ...]}`.
 pub type FieldErrors = Vec<(String, Vec<String>)>;
 
@@ -23,6 +27,8 @@ pub enum ApiError {
     Parse(String),
     /// A body or parameter that failed validation, per field.
     Invalid(FieldErrors),
+    /// An `If-Match` or `If-None-Match` that does not hold for the row as it is now (412).
+    PreconditionFailed,
     /// A body larger than the configured limit.
     PayloadTooLarge,
     /// A body that did not arrive in time.
@@ -119,6 +125,7 @@ impl ApiError {
             ApiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Parse(_) | ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::QueryTooLong => StatusCode::URI_TOO_LONG,
@@ -168,6 +175,7 @@ impl ApiError {
                     .collect();
                 return Value::Object(map);
             }
+            ApiError::PreconditionFailed => PRECONDITION_FAILED.to_owned(),
             ApiError::PayloadTooLarge => "Request body too large.".to_owned(),
             ApiError::BodyTimeout => "The request body did not arrive in time.".to_owned(),
             ApiError::QueryTooLong => "The query string is too long.".to_owned(),

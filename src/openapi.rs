@@ -453,6 +453,9 @@ fn operation(
             ));
         }
     }
+    if action.is_detail() {
+        parameters.extend(precondition_parameters(action));
+    }
     if !parameters.is_empty() {
         op.insert("parameters".into(), Value::Array(parameters));
     }
@@ -563,6 +566,37 @@ fn lookup_in_words(lookup: Lookup) -> &'static str {
     }
 }
 
+/// A detail operation's `If-Match` and `If-None-Match` (RFC 9110 §13.1.1, §13.1.2).
+fn precondition_parameters(action: Action) -> Vec<Value> {
+    let header = |name: &str, description: &str| json!({"name": name, "in": "header", "required": false, "schema": {"type": "string"}, "description": description});
+    let none_match = if action == Action::Retrieve {
+        "Entity tags (weak comparison), or `*`: when one is the object's current ETag, the answer is 304 with no body."
+    } else {
+        "Entity tags (weak comparison), or `*`: when one is the object's current ETag (`*`: when the object exists), the answer is 412 and nothing changes."
+    };
+    vec![
+        header(
+            "If-Match",
+            "Entity tags (strong comparison), or `*`: unless one is the object's current ETag (`*`: unless the object exists), the answer is 412 and nothing changes. Checked in the write's own transaction, so of two writers sending the same tag one gets 412.",
+        ),
+        header("If-None-Match", none_match),
+    ]
+}
+
+/// The `ETag` a representation comes with: a strong tag of the object's current state (its
+/// version, when the resource keeps one).
+fn etag_header(resource: &Resource) -> Value {
+    let pattern = match resource.version {
+        Some(_) => "^\"v-?[0-9]+\"$",
+        None => "^\"[0-9a-f]{32}\"$",
+    };
+    json!({"ETag": {
+        "description": "The object's strong entity tag, for If-Match and If-None-Match.",
+        "required": true,
+        "schema": {"type": "string", "pattern": pattern},
+    }})
+}
+
 fn json_content(schema: Value) -> Value {
     json!({"application/json": {"schema": schema}})
 }
@@ -590,13 +624,16 @@ fn responses(
         }
         Action::Create => {
             let mut created = response("Created.", reference(name));
+            created["headers"] = etag_header(resource);
             if !links.is_empty() {
                 created["links"] = Value::Object(links);
             }
             out.insert("201".into(), created);
         }
         Action::Retrieve | Action::Update | Action::PartialUpdate => {
-            out.insert("200".into(), response("The object.", reference(name)));
+            let mut object = response("The object.", reference(name));
+            object["headers"] = etag_header(resource);
+            out.insert("200".into(), object);
         }
         Action::Destroy => {
             out.insert("204".into(), json!({"description": "Deleted."}));
@@ -611,6 +648,24 @@ fn responses(
             "404".into(),
             response(
                 "No such object (the list's filters and search, when sent, narrow the objects found).",
+                detail(),
+            ),
+        );
+    }
+    if action == Action::Retrieve {
+        out.insert(
+            "304".into(),
+            json!({
+                "description": "Not modified: If-None-Match names the object's current ETag. No body.",
+                "headers": etag_header(resource),
+            }),
+        );
+    }
+    if action.is_detail() {
+        out.insert(
+            "412".into(),
+            response(
+                "A precondition failed: If-Match does not name the object's current ETag (or there is no object), or If-None-Match does (or is `*` and there is one). Nothing was changed.",
                 detail(),
             ),
         );

@@ -369,6 +369,14 @@ pub enum Plan {
         /// Which rows.
         scope: Scope,
     },
+    /// One row by key, if in scope, locked until the write's transaction ends (what a
+    /// conditional write compares its precondition with).
+    Lock {
+        /// The key.
+        key: i64,
+        /// Which rows.
+        scope: Scope,
+    },
     /// Whether a row with this key is in scope.
     Exists {
         /// The key.

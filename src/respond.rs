@@ -234,6 +234,19 @@ pub fn error(err: &ApiError, render: Render, allow: Option<&HeaderValue>) -> Res
     response
 }
 
+/// `response` with its representation's `ETag`; a 5xx made while rendering it keeps none.
+pub fn tagged(mut response: Response<Bytes>, etag: Option<HeaderValue>) -> Response<Bytes> {
+    if let Some(etag) = etag.filter(|_| !response.status().is_server_error()) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    response
+}
+
+/// 304: the `ETag` the client's copy has, no body and no Content-Type.
+pub fn not_modified(etag: Option<HeaderValue>, allow: Option<&HeaderValue>) -> Response<Bytes> {
+    tagged(base(StatusCode::NOT_MODIFIED, allow, Bytes::new()), etag)
+}
+
 /// 204: no body, no Content-Type.
 pub fn no_content(allow: Option<&HeaderValue>) -> Response<Bytes> {
     base(StatusCode::NO_CONTENT, allow, Bytes::new())

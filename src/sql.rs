@@ -99,14 +99,19 @@ impl Statement {
     }
 }
 
+/// The name of the version column a row-returning statement adds after the fields, when
+/// the resource has one.
+pub const VERSION_COLUMN: &str = "\"__version\"";
+
 /// The name of the count column a list statement adds before the fields.
 pub const COUNT_COLUMN: &str = "__count";
 
 /// Builds the statement for `plan` on `resource`, in `dialect`.
 ///
 /// Row-returning statements select the representation's fields in order (after the count,
-/// for a list), each in the type its kind is decoded as; a list on SQLite adds its sort keys
-/// after the fields.
+/// for a list), each in the type its kind is decoded as, then the version column when the
+/// resource has one (an update increments it); a list on SQLite adds its sort keys after
+/// them.
 pub fn build(dialect: Dialect, resource: &Resource, plan: &Plan) -> Statement {
     let mut st = Statement::new(dialect);
     let table = &resource.table;
@@ -118,6 +123,14 @@ pub fn build(dialect: Dialect, resource: &Resource, plan: &Plan) -> Statement {
             let id = st.bind(SqlValue::Int(Some(*id)));
             let filter = scope_sql(&mut st, scope);
             format!("SELECT {select} FROM {table} t WHERE t.{key} = {id}{filter}")
+        }
+        Plan::Lock { key: id, scope } => {
+            let id = st.bind(SqlValue::Int(Some(*id)));
+            let filter = scope_sql(&mut st, scope);
+            // SQLite has no row locks: the write's BEGIN IMMEDIATE already holds every
+            // other writer off.
+            let lock = if sqlite { "" } else { " FOR UPDATE OF t" };
+            format!("SELECT {select} FROM {table} t WHERE t.{key} = {id}{filter}{lock}")
         }
         Plan::Exists { key: id, scope } => {
             let id = st.bind(SqlValue::Int(Some(*id)));
@@ -137,10 +150,13 @@ pub fn build(dialect: Dialect, resource: &Resource, plan: &Plan) -> Statement {
             values,
         } => {
             let id = st.bind(SqlValue::Int(Some(*id)));
-            let sets: Vec<String> = values
+            let mut sets: Vec<String> = values
                 .iter()
                 .map(|a| format!("{} = {}", a.column, placeholder(&mut st, a)))
                 .collect();
+            if let Some(version) = &resource.version {
+                sets.push(format!("{version} = {version} + 1"));
+            }
             let filter = scope_sql(&mut st, scope);
             let sets = if sets.is_empty() {
                 format!("{key} = t.{key}")
@@ -369,25 +385,31 @@ pub fn select_list(dialect: Dialect, resource: &Resource) -> &str {
         Dialect::Postgres => 0,
         Dialect::Sqlite => 1,
     };
-    resource.projection[at].get_or_init(|| {
-        resource
-            .fields
-            .iter()
-            .map(|field| field_sql(dialect, resource, field, "t"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    })
+    resource.projection[at].get_or_init(|| projection(dialect, resource, "t"))
+}
+
+/// The fields over the row alias `t`, then the version column when the resource has one.
+fn projection(dialect: Dialect, resource: &Resource, t: &str) -> String {
+    let mut columns: Vec<String> = resource
+        .fields
+        .iter()
+        .map(|field| field_sql(dialect, resource, field, t))
+        .collect();
+    if let Some(version) = &resource.version {
+        let cast = if dialect == Dialect::Postgres {
+            "::int8"
+        } else {
+            ""
+        };
+        columns.push(format!("{t}.{version}{cast} AS {VERSION_COLUMN}"));
+    }
+    columns.join(", ")
 }
 
 /// The representation's fields for SQLite's RETURNING, which must name the written table
 /// itself rather than an alias.
 fn returning_list(resource: &Resource) -> String {
-    resource
-        .fields
-        .iter()
-        .map(|field| field_sql(Dialect::Sqlite, resource, field, &resource.table))
-        .collect::<Vec<_>>()
-        .join(", ")
+    projection(Dialect::Sqlite, resource, &resource.table)
 }
 
 fn field_sql(dialect: Dialect, resource: &Resource, field: &Field, t: &str) -> String {
@@ -810,6 +832,24 @@ mod tests {
             st.sql,
             "DELETE FROM \"library_book\" t WHERE t.\"book_id\" = $1 RETURNING 1"
         );
+    }
+
+    #[test]
+    fn a_conditional_write_locks_its_row_on_postgres_only() {
+        let spec = fixture();
+        let books = &spec.resources[0];
+        let lock = Plan::Lock {
+            key: 7,
+            scope: Scope::default(),
+        };
+        assert_eq!(
+            build(Dialect::Postgres, books, &lock).sql,
+            format!(
+                "SELECT {SELECT} FROM \"library_book\" t WHERE t.\"book_id\" = $1 FOR UPDATE OF t"
+            )
+        );
+        let sqlite = build(Dialect::Sqlite, books, &lock).sql;
+        assert!(sqlite.ends_with("WHERE t.\"book_id\" = $1"), "{sqlite}");
     }
 
     #[test]

@@ -744,3 +744,67 @@ fn a_streamed_answer_over_the_size_limit_is_cut() {
     let r = gw.get("/api/users/1/");
     assert_eq!(r.status, 502, "{}", r.text());
 }
+
+/// A proxied route leaves conditional requests to the upstream: `If-Match` and
+/// `If-None-Match` go up as sent, and its `ETag`, 304 and 412 come back as it answered.
+#[test]
+fn conditional_headers_pass_through_untouched_both_ways() {
+    let scripted = Scripted::start(Behaviour::Answer(200, "application/json", valid_user(1)));
+    let spec = proxied_spec("enforce", "proxy-conditional-scripted");
+    let gw = proxy(&spec, &scripted.addr);
+    let sent = [
+        ("If-Match", "\"a,b\", W/\"c\""),
+        ("If-None-Match", "W/\"d\", *"),
+        ("If-Modified-Since", "Tue, 01 Dec 2026 10:00:00 GMT"),
+        ("If-Unmodified-Since", "Mon, 30 Nov 2026 10:00:00 GMT"),
+    ];
+    let r = gw.send("GET", "/api/users/1/", &sent, b"");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let seen = scripted.requests().concat().to_ascii_lowercase();
+    for (name, value) in sent {
+        let line = format!(
+            "{}: {}\r\n",
+            name.to_ascii_lowercase(),
+            value.to_ascii_lowercase()
+        );
+        assert!(seen.contains(&line), "{line:?} not in {seen}");
+    }
+
+    // In front of a real Users API: its tags, its 304 and its 412 come back as they are.
+    let upstream = Gateway::users_on(Db::Sqlite);
+    let spec = proxied_spec("enforce", "proxy-conditional");
+    let gw = proxy(&spec, &upstream.addr);
+    let body = json!({"username": "ada", "email": "ada@example.org"});
+    let created = gw.json("POST", "/api/users/", &body);
+    assert_eq!(created.status, 201, "{}", created.text());
+    let tag = created
+        .header("etag")
+        .expect("the upstream's ETag")
+        .to_owned();
+    assert_eq!(
+        upstream.get("/api/users/1/").header("etag"),
+        Some(tag.as_str())
+    );
+    let r = gw.send("GET", "/api/users/1/", &[("If-None-Match", &tag)], b"");
+    assert_eq!(r.status, 304, "{}", r.text());
+    assert_eq!(r.header("etag"), Some(tag.as_str()));
+    assert!(r.body.is_empty());
+    let put = br#"{"username": "ada", "email": "ada@example.org", "first_name": "A"}"#;
+    let stale = [
+        ("Content-Type", "application/json"),
+        ("If-Match", "\"stale\""),
+    ];
+    let r = gw.send("PUT", "/api/users/1/", &stale, put);
+    assert_eq!(r.status, 412, "{}", r.text());
+    let current = [
+        ("Content-Type", "application/json"),
+        ("If-Match", tag.as_str()),
+    ];
+    let r = gw.send("PUT", "/api/users/1/", &current, put);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_ne!(r.header("etag"), Some(tag.as_str()));
+    assert_eq!(
+        upstream.get("/api/users/1/").header("etag"),
+        r.header("etag")
+    );
+}

@@ -165,6 +165,10 @@ pub struct ResourceDef {
     /// What a query parameter the resource does not know gets.
     #[serde(default)]
     pub unknown_query: UnknownQuery,
+    /// An integer column the gateway increments in every update of a row (creates take
+    /// its default): the `ETag` is then `"v<n>"`, and `If-Match` is checked in the write's
+    /// own statement (`AND version IN (…)`).
+    pub version: Option<String>,
 }
 
 /// What a resource's routes do with query parameters they do not read: a filter, lookup or

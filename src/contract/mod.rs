@@ -344,6 +344,9 @@ pub struct Resource {
     pub unknown_query: UnknownQuery,
     /// The order when none is asked for: (quoted column, descending).
     pub default_ordering: Vec<(Ident, bool)>,
+    /// The quoted version column, when the resource declares one (`version:`): its value
+    /// is the `ETag`, and every update increments it.
+    pub version: Option<Ident>,
     /// The representation as a SQL projection, per dialect, built once by
     /// `sql::select_list`.
     pub projection: [std::sync::OnceLock<String>; 2],
@@ -656,6 +659,21 @@ fn compile_resource(
     if def.page_size == 0 {
         report.at(&here("page_size"), "page_size must be at least 1");
     }
+    if let Some(version) = &def.version {
+        check_identifier(report, &here("version"), version);
+        let written = input.as_ref().and_then(|i| {
+            i.fields
+                .iter()
+                .find(|f| f.column == quote(version))
+                .map(|f| f.name.clone())
+        });
+        if let Some(field) = written {
+            report.at(
+                &here("version"),
+                format!("the version column {version:?} is written by the gateway alone, but the input schema's field {field:?} writes it"),
+            );
+        }
+    }
     Some(Resource {
         name: name.to_owned(),
         table: quote(&def.table),
@@ -673,6 +691,7 @@ fn compile_resource(
         max_page_size: def.max_page_size,
         unknown_query: def.unknown_query,
         default_ordering,
+        version: def.version.as_deref().map(quote),
         projection: Default::default(),
         columns: Default::default(),
     })

@@ -21,7 +21,7 @@ use sqlx::{Arguments, Row as _, SqlSafeStr, SqlitePool};
 
 use crate::config::Limits;
 use crate::contract::{Field, Source, Spec};
-use crate::plan::{Columns, Kind, SqlValue, canonical_json};
+use crate::plan::{Columns, Kind, SqlValue, Storage, canonical_json};
 use crate::sql::{Dialect, Statement};
 
 pub use sqlite::{register_functions, upper};
@@ -233,15 +233,34 @@ impl Db {
     /// Runs a write in a transaction of its own and commits it only when `accept` takes
     /// its first row (builds the answer from it): a write whose answer cannot be made is
     /// rolled back, never left behind an error. `None` when the statement gave no row.
+    ///
+    /// With a `guard`, the guard statement runs first in the same transaction (locking
+    /// the row it reads, on PostgreSQL; SQLite's `BEGIN IMMEDIATE` holds every other
+    /// writer off) and `check` judges its row: a refusal is rolled back and answered
+    /// before the write runs, so no other write can come between the check and the write.
     pub async fn write<T, E>(
         &self,
+        guard: Option<&Statement>,
+        check: impl FnOnce(Option<Row>) -> Result<(), E>,
         st: &Statement,
         accept: impl FnOnce(Row) -> Result<T, E>,
     ) -> Result<Option<Result<T, E>>, DbError> {
         match self {
-            Db::Postgres(clients) => clients.write(st, |row| accept(Row::Postgres(row))).await,
+            Db::Postgres(clients) => {
+                let check = |row: Option<_>| check(row.map(Row::Postgres));
+                clients
+                    .write(guard, check, st, |row| accept(Row::Postgres(row)))
+                    .await
+            }
             Db::Sqlite(pool) => {
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                if let Some(guard) = guard {
+                    let current = sqlite_query(guard)?.fetch_optional(&mut *tx).await?;
+                    if let Err(refused) = check(current.map(Row::Sqlite)) {
+                        tx.rollback().await?;
+                        return Ok(Some(Err(refused)));
+                    }
+                }
                 let row = sqlite_query(st)?.fetch_optional(&mut *tx).await?;
                 let outcome = row.map(|row| accept(Row::Sqlite(row)));
                 if matches!(outcome, Some(Ok(_))) {
@@ -307,6 +326,9 @@ impl Db {
                     }
                 }
             }
+            if let Some(problem) = version_problem(resource, &table, &columns) {
+                problems.push(problem);
+            }
             // Another check of the same contract may have set them first: equal. A table
             // that does not exist yet keeps nothing, so a write reads it again.
             if !columns.is_empty() {
@@ -349,6 +371,24 @@ impl Db {
             Db::Postgres(clients) => clients.close(),
             Db::Sqlite(pool) => pool.close().await,
         }
+    }
+}
+
+/// What is wrong with a resource's version column, if anything: it must be an integer
+/// column of the table.
+fn version_problem(
+    resource: &crate::contract::Resource,
+    table: &str,
+    columns: &Columns,
+) -> Option<String> {
+    let column = resource.version.as_ref()?.name().into_owned();
+    match columns.get(&column) {
+        None => Some(no_column(&resource.name, table, &column)),
+        Some(found) if found.storage != Storage::Integer => Some(format!(
+            "resource {:?}: the version column {table}.{column} is `{}`, not an integer column",
+            resource.name, found.declared
+        )),
+        Some(_) => None,
     }
 }
 

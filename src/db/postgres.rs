@@ -157,9 +157,12 @@ impl Clients {
 
     /// Runs a write in a transaction of its own, on a connection lent to it alone, and
     /// commits only when `accept` takes its first row: a write whose answer cannot be made
-    /// is rolled back. `None` when the statement gave no row (nothing to commit).
+    /// is rolled back. `None` when the statement gave no row (nothing to commit). A
+    /// `guard` runs first in the transaction and `check` judges its row (see `Db::write`).
     pub async fn write<T, E>(
         &self,
+        guard: Option<&Statement>,
+        check: impl FnOnce(Option<Row>) -> Result<(), E>,
         st: &Statement,
         accept: impl FnOnce(Row) -> Result<T, E>,
     ) -> Result<Option<Result<T, E>>, DbError> {
@@ -173,27 +176,22 @@ impl Clients {
             return Err(DbError::Unavailable("no database connection".into()));
         };
         writer.open_transaction = true;
-        // Pipelined: BEGIN is written first, so the statement runs inside it, and the two
+        // Pipelined: BEGIN is written first, so the statements run inside it, and the two
         // cost one round trip. BEGIN fails only with its connection, which the mark above
         // then replaces.
-        let (begun, ran) = tokio::join!(conn.client.batch_execute("BEGIN"), conn.run(st));
+        let (begun, ran) = tokio::join!(
+            conn.client.batch_execute("BEGIN"),
+            conn.transaction(guard, check, st, accept)
+        );
         begun.map_err(error)?;
-        let outcome = match ran {
-            Ok(rows) => rows.into_iter().next().map(accept),
-            Err(e) => {
-                conn.client.batch_execute("ROLLBACK").await.map_err(error)?;
-                writer.open_transaction = false;
-                return Err(error(e));
-            }
-        };
-        let end = if matches!(outcome, Some(Ok(_))) {
-            "COMMIT"
-        } else {
-            "ROLLBACK"
+        let (end, result) = match ran {
+            Ok(outcome) if matches!(outcome, Some(Ok(_))) => ("COMMIT", Ok(outcome)),
+            Ok(outcome) => ("ROLLBACK", Ok(outcome)),
+            Err(e) => ("ROLLBACK", Err(error(e))),
         };
         conn.client.batch_execute(end).await.map_err(error)?;
         writer.open_transaction = false;
-        Ok(outcome)
+        result
     }
 
     /// A free write connection, or (all busy) the wait for one, up to the pool timeout.
@@ -361,6 +359,25 @@ impl Slot {
 }
 
 impl Conn {
+    /// The statements of a write, inside its transaction: the guard and its check, then
+    /// the write and its answer.
+    async fn transaction<T, E>(
+        &self,
+        guard: Option<&Statement>,
+        check: impl FnOnce(Option<Row>) -> Result<(), E>,
+        st: &Statement,
+        accept: impl FnOnce(Row) -> Result<T, E>,
+    ) -> Result<Option<Result<T, E>>, tokio_postgres::Error> {
+        if let Some(guard) = guard {
+            tracing::debug!(target: "specgate::statement", statement = ?guard.sql, "guard");
+            let current = self.run(guard).await?.into_iter().next();
+            if let Err(refused) = check(current) {
+                return Ok(Some(Err(refused)));
+            }
+        }
+        Ok(self.run(st).await?.into_iter().next().map(accept))
+    }
+
     /// Runs a statement on this connection: prepared once and reused, or sent with its
     /// types when it must be planned for its values.
     async fn run(&self, st: &Statement) -> Result<Vec<Row>, tokio_postgres::Error> {

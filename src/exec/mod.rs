@@ -21,6 +21,7 @@ use crate::error::ApiError;
 use crate::http::layers::routing::Routed;
 use crate::http::{Body, Resp};
 use crate::respond::{self, Fault, MatchedRoute, Render};
+use crate::route::precondition::EntityTag;
 use crate::route::{self, ApiRequest, Intent, Refusal, SPECIAL_ALLOW};
 use crate::store::{Contract, ContractStore};
 
@@ -29,6 +30,10 @@ use crate::store::{Contract, ContractStore};
 pub enum Outcome {
     /// A JSON body with its status.
     Json(StatusCode, Value),
+    /// A row's representation with its status and its entity tag (`ETag`).
+    Tagged(StatusCode, Value, EntityTag),
+    /// 304: the client's copy, of this tag, is current.
+    NotModified(EntityTag),
     /// 204, no body.
     NoContent,
     /// An upstream's answer, passed on as it is.
@@ -218,6 +223,11 @@ impl Run<'_> {
         let allow = Some(&route.allow);
         let mut response = match outcome {
             Ok(Outcome::Json(status, body)) => respond::json(status, &body, req.render, allow),
+            Ok(Outcome::Tagged(status, body, tag)) => {
+                let response = respond::json(status, &body, req.render, allow);
+                respond::tagged(response, tag.header_value())
+            }
+            Ok(Outcome::NotModified(tag)) => respond::not_modified(tag.header_value(), allow),
             Ok(Outcome::NoContent) => respond::no_content(allow),
             Ok(Outcome::Forwarded(response)) => response,
             Err(e) => {

@@ -1,7 +1,8 @@
 //! Resolving a request: the one place that reads the HTTP request. Everything after it
 //! works on [`ApiRequest`], the typed value built here once: route match, key, query,
-//! negotiated rendering, media type, base URL and body.
+//! negotiated rendering, media type, base URL, preconditions and body.
 
+pub mod precondition;
 pub mod router;
 
 use bytes::Bytes;
@@ -19,6 +20,7 @@ use crate::intake::query::Query;
 use crate::listen::{Peer, Secure};
 use crate::respond::{self, Render};
 use crate::trace::TraceContext;
+use precondition::Precondition;
 use router::Resolution;
 
 /// The methods the special endpoints (the OpenAPI document, the readiness probe) answer.
@@ -50,6 +52,9 @@ pub struct ApiRequest {
     /// The request's W3C trace (the caller's, or the one the edge started), for whatever
     /// forwards it upstream.
     pub trace: TraceContext,
+    /// `If-Match` and `If-None-Match`, for the gateway's own detail routes (a proxy
+    /// forwards the fields untouched in `headers`).
+    pub precondition: Precondition,
     /// The request's headers, moved here whole for a proxy to forward.
     pub headers: HeaderMap,
     /// The client's address, when the server knows it (for `Forwarded`).
@@ -195,6 +200,7 @@ pub fn resolve(spec: &Spec, request: Request<Bytes>) -> Result<Intent, Refusal> 
             .unwrap_or_else(TraceContext::start),
         peer: parts.extensions.get::<Peer>().map(|p| p.0),
         secure: parts.extensions.get::<Secure>().is_some(),
+        precondition: Precondition::parse(&parts.headers),
         method: parts.method,
         uri: parts.uri,
         headers: parts.headers,

@@ -1,4 +1,5 @@
-//! `create`: validates the body and inserts one row, guarded on its unique values.
+//! `create`: validates the body and inserts one row, guarded on its unique values. Its
+//! preconditions, if any, are not judged: they would be about the list, which has no tag.
 
 use http::StatusCode;
 
@@ -8,7 +9,7 @@ use crate::exec::Outcome;
 use crate::plan::Plan;
 use crate::route::ApiRequest;
 
-/// POST on a list route: 201 with the new row's representation.
+/// POST on a list route: 201 with the new row's representation and entity tag.
 pub async fn run(table: &Table<'_>, req: &ApiRequest) -> Result<Outcome, ApiError> {
     let checked = table.checked(req, false).await?;
     if !checked.errors.is_empty() {
@@ -23,5 +24,10 @@ pub async fn run(table: &Table<'_>, req: &ApiRequest) -> Result<Outcome, ApiErro
         .map(|u| u.column.clone())
         .collect();
     let plan = Plan::Create { values, guarded };
-    unique::write(table, &plan, &checked, None, StatusCode::CREATED).await
+    let write = unique::Write {
+        plan: &plan,
+        req,
+        guard: None,
+    };
+    unique::write(table, write, &checked, None, StatusCode::CREATED).await
 }

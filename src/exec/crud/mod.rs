@@ -12,6 +12,7 @@ mod update;
 use std::time::Instant;
 
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use super::Outcome;
 use crate::admin::Metrics;
@@ -21,8 +22,9 @@ use crate::contract::{Action, Resource, ResponseValidation, Route, Spec};
 use crate::db::{self, Db, DbError, Row};
 use crate::error::{ApiError, FieldErrors};
 use crate::intake::scope;
-use crate::plan::{Assign, Columns, Plan, Scope, SqlValue};
+use crate::plan::{Assign, Columns, Filter, Kind, Lookup, Plan, Scope, SqlValue};
 use crate::route::ApiRequest;
+use crate::route::precondition::{EntityTag, Tags, Verdict};
 use crate::sql;
 use crate::validate::{self, Checked};
 
@@ -90,6 +92,97 @@ impl Table<'_> {
     /// The rows a request can see: its filters and search, on list and detail routes.
     fn scope(&self, req: &ApiRequest) -> Result<Scope, ApiError> {
         scope::scope(self.resource, &req.query)
+    }
+
+    /// The row with `key` in `scope` as its representation and entity tag, if there is one.
+    async fn current(&self, plan: &Plan) -> Result<Option<(Value, EntityTag)>, ApiError> {
+        let row = self.row(plan).await?;
+        row.map(|row| self.tagged(&row)).transpose()
+    }
+
+    /// A row's representation and its entity tag: `"v<n>"` from the version column after
+    /// the fields, or the representation's hash.
+    fn tagged(&self, row: &Row) -> Result<(Value, EntityTag), ApiError> {
+        let value = self.represent(row, 0)?;
+        let tag = match &self.resource.version {
+            Some(_) => {
+                let version = db::int(row, self.resource.fields.len()).map_err(db_error)?;
+                EntityTag::strong(format!("v{version}"))
+            }
+            None => entity_tag(&value)?,
+        };
+        Ok((value, tag))
+    }
+
+    /// How a write on the row `key` meets the request's preconditions: a versioned
+    /// resource's `If-Match` alone narrows the write's own statement to the versions it
+    /// names; any other precondition is judged in the write's transaction against the row a
+    /// lock-and-read guard gives first. The scope to write in, and that guard.
+    fn conditions(
+        &self,
+        req: &ApiRequest,
+        key: i64,
+        mut scope: Scope,
+    ) -> (Scope, Option<sql::Statement>) {
+        let precondition = &req.precondition;
+        if let (Some(column), Some(tags), None) = (
+            &self.resource.version,
+            &precondition.if_match,
+            &precondition.if_none_match,
+        ) {
+            if let Tags::List(tags) = tags {
+                scope.filters.push(Filter {
+                    column: column.clone(),
+                    kind: Kind::Integer,
+                    lookup: Lookup::In,
+                    value: SqlValue::IntList(versions(tags)),
+                });
+            }
+            return (scope, None);
+        }
+        let plan = Plan::Lock {
+            key,
+            scope: scope.clone(),
+        };
+        let guard =
+            (!precondition.is_empty()).then(|| sql::build(self.db.dialect(), self.resource, &plan));
+        (scope, guard)
+    }
+
+    /// Why a write found no row to change: 412 when `If-Match` asked for one (it holds for
+    /// no missing row, and a versioned write finds none when the version differs), else 404.
+    fn missing(&self, req: &ApiRequest) -> ApiError {
+        if req.precondition.if_match.is_some() {
+            ApiError::PreconditionFailed
+        } else {
+            ApiError::NotFound
+        }
+    }
+
+    /// A write's preconditions judged against the row its guard read (`None`: no row).
+    fn admit(&self, req: &ApiRequest, row: Option<Row>) -> Result<(), ApiError> {
+        let current = row.map(|row| self.tagged(&row)).transpose()?;
+        judge(req, current.as_ref().map(|(_, tag)| tag))
+    }
+
+    /// 404 unless the row with `key` exists within `scope`; with preconditions, 412 first
+    /// when they fail (a write whose body is refused is judged like one that is not).
+    async fn must_exist_for(
+        &self,
+        req: &ApiRequest,
+        key: i64,
+        scope: &Scope,
+    ) -> Result<(), ApiError> {
+        if req.precondition.is_empty() {
+            return self.must_exist(key, scope).await;
+        }
+        let plan = Plan::Retrieve {
+            key,
+            scope: scope.clone(),
+        };
+        let current = self.current(&plan).await?;
+        judge(req, current.as_ref().map(|(_, tag)| tag))?;
+        current.map(|_| ()).ok_or(ApiError::NotFound)
     }
 
     /// 404 unless the row with `key` exists within `scope`.
@@ -212,6 +305,39 @@ pub fn field_errors(resource: &Resource, mut errors: Vec<(usize, Vec<String>)>) 
         .map(|(i, m)| (input.fields[i].name.clone(), m))
         .collect();
     ApiError::Invalid(named)
+}
+
+/// The strong entity tag of a representation: the first 128 bits of the SHA-256 of its
+/// compact JSON (as the gateway writes it, key order included), in hex. The same row state
+/// has the same tag whichever action answered it, however the client asked it indented.
+pub fn entity_tag(representation: &Value) -> Result<EntityTag, ApiError> {
+    let json = serde_json::to_vec(representation)
+        .map_err(|e| ApiError::Internal(format!("the representation cannot be written: {e}")))?;
+    let digest = Sha256::digest(&json);
+    let hex = digest[..16]
+        .iter()
+        .fold(String::with_capacity(32), |mut hex, b| {
+            hex.push_str(&format!("{b:02x}"));
+            hex
+        });
+    Ok(EntityTag::strong(hex))
+}
+
+/// A write's preconditions against the row's current tag (`None`: no row): 412 when they
+/// fail.
+fn judge(req: &ApiRequest, current: Option<&EntityTag>) -> Result<(), ApiError> {
+    match req.precondition.evaluate(current, false) {
+        Verdict::Failed => Err(ApiError::PreconditionFailed),
+        Verdict::Proceed | Verdict::NotModified => Ok(()),
+    }
+}
+
+/// The versions strong `"v<n>"` tags name (the others name none).
+fn versions(tags: &[EntityTag]) -> Vec<i64> {
+    tags.iter()
+        .filter(|t| !t.weak)
+        .filter_map(|t| t.opaque.strip_prefix('v')?.parse().ok())
+        .collect()
 }
 
 /// Whether a statement got its answer: a unique violation is an answer (the constraint

@@ -1,4 +1,5 @@
-//! `retrieve`: one row by key, within the request's scope.
+//! `retrieve`: one row by key, within the request's scope, with its entity tag; a 304 when
+//! the client's copy is current, a 412 when its `If-Match` does not hold.
 
 use http::StatusCode;
 
@@ -7,13 +8,22 @@ use crate::error::ApiError;
 use crate::exec::Outcome;
 use crate::plan::Plan;
 use crate::route::ApiRequest;
+use crate::route::precondition::Verdict;
 
-/// GET on a detail route.
+/// GET (and HEAD) on a detail route.
 pub async fn run(table: &Table<'_>, req: &ApiRequest) -> Result<Outcome, ApiError> {
     let plan = Plan::Retrieve {
         key: parse_key(req.key.as_deref())?,
         scope: table.scope(req)?,
     };
-    let row = table.row(&plan).await?.ok_or(ApiError::NotFound)?;
-    Ok(Outcome::Json(StatusCode::OK, table.represent(&row, 0)?))
+    let current = table.current(&plan).await?;
+    let verdict = req
+        .precondition
+        .evaluate(current.as_ref().map(|(_, tag)| tag), true);
+    match (verdict, current) {
+        (Verdict::Failed, _) => Err(ApiError::PreconditionFailed),
+        (Verdict::NotModified, Some((_, tag))) => Ok(Outcome::NotModified(tag)),
+        (_, Some((value, tag))) => Ok(Outcome::Tagged(StatusCode::OK, value, tag)),
+        (_, None) => Err(ApiError::NotFound),
+    }
 }

@@ -10,24 +10,34 @@ use crate::db::{self, DbError};
 use crate::error::ApiError;
 use crate::exec::Outcome;
 use crate::plan::{Plan, SqlValue};
+use crate::route::ApiRequest;
 use crate::validate::{self, Checked};
 
 /// Runs a create or update. A unique violation is answered with every taken value; when
 /// the conflicting row is already gone by the time it is looked for, the write is tried
 /// once more.
+///
+/// A conditional update's `guard` runs first in the write's transaction, and the request's
+/// preconditions are judged against the row it locked (`Table::admit`).
 pub async fn write(
     table: &Table<'_>,
-    plan: &Plan,
+    write: Write<'_>,
     checked: &Checked,
     except: Option<i64>,
     status: StatusCode,
 ) -> Result<Outcome, ApiError> {
+    let Write { plan, req, guard } = write;
     let statement = crate::sql::build(table.db.dialect(), table.resource, plan);
     for _ in 0..2 {
-        let written = table.db.write(&statement, |row| table.represent(&row, 0));
+        let check = |row| table.admit(req, row);
+        let accept = |row| table.tagged(&row);
+        let written = table.db.write(guard.as_ref(), check, &statement, accept);
         match table.timed(written).await {
-            Ok(Some(answer)) => return Ok(Outcome::Json(status, answer?)),
-            Ok(None) if !matches!(plan, Plan::Create { .. }) => return Err(ApiError::NotFound),
+            Ok(Some(answer)) => {
+                let (value, tag) = answer?;
+                return Ok(Outcome::Tagged(status, value, tag));
+            }
+            Ok(None) if !matches!(plan, Plan::Create { .. }) => return Err(table.missing(req)),
             // A create inserts nothing when a guarded unique value is taken.
             Ok(None) | Err(DbError::Unique) => {
                 let taken = taken(table, checked, except).await?;
@@ -42,6 +52,17 @@ pub async fn write(
         validate::NON_FIELD_ERRORS.to_owned(),
         vec!["The write conflicted with another; please retry.".to_owned()],
     )]))
+}
+
+/// The write `write` runs: its plan, the request it answers, and the guard of a
+/// conditional one.
+pub struct Write<'a> {
+    /// The create or update.
+    pub plan: &'a Plan,
+    /// The request (its preconditions).
+    pub req: &'a ApiRequest,
+    /// The lock-and-read judged before the write (`Table::conditions`), if conditional.
+    pub guard: Option<crate::sql::Statement>,
 }
 
 /// The 400 for a body: its field errors plus the uniqueness messages of fields that passed

@@ -1,4 +1,5 @@
-//! HEAD: answered as GET, then sent without the body but with the body's length.
+//! HEAD: answered as GET, then sent without the body but with the body's length (a 304
+//! has neither).
 
 use http::Method;
 use http::header::{self, HeaderValue};
@@ -14,7 +15,8 @@ impl Hook for Head {
     async fn call<N: Next>(&self, next: &N, request: Req) -> Resp {
         let head = request.method() == Method::HEAD;
         let mut response = next.run(request).await;
-        if head {
+        // A 304 says nothing of the length of the body it stands for.
+        if head && response.status() != http::StatusCode::NOT_MODIFIED {
             // A streamed body's length is not known; its Content-Length, if any, stays.
             let length = response.body().exact_len();
             *response.body_mut() = Body::empty();
