@@ -143,13 +143,14 @@ on_both! {
 }
 
 /// `${NAME}` references are read from the environment; an unset one is reported with its
-/// line, and so are proxied routes naming an unknown upstream or a URL that is not http.
+/// line, and so are proxied routes naming an unknown upstream or a URL that is neither http
+/// nor https.
 #[test]
 fn unset_variables_and_bad_upstreams_are_reported_with_their_lines() {
     let dir = scratch("upstreams");
     let routes = dir.join("routes.yaml");
     let text = std::fs::read_to_string(&routes).expect("reads");
-    let upstreams = "upstreams:\n  shelf:\n    url: ${SPECGATE_TEST_SURELY_UNSET_URL}\n  other:\n    url: https://example.org\n\n";
+    let upstreams = "upstreams:\n  shelf:\n    url: ${SPECGATE_TEST_SURELY_UNSET_URL}\n  other:\n    url: ftp://example.org\n\n";
     std::fs::write(&routes, format!("{upstreams}{text}")).expect("writes");
     let (ok, out) = check_spec(&dir);
     assert!(!ok);
@@ -167,7 +168,7 @@ fn unset_variables_and_bad_upstreams_are_reported_with_their_lines() {
     let (ok, out) = check_spec(&dir);
     assert!(!ok);
     assert!(
-        out.contains("routes.yaml:4:") && out.contains("must start with http://"),
+        out.contains("routes.yaml:4:") && out.contains("must start with http:// or https://"),
         "{out}"
     );
     assert!(!out.contains("not set"), "{out}");

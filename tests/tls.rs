@@ -660,3 +660,186 @@ fn missing_unreadable_or_mismatched_files_are_said_in_a_sentence() {
     let (ok, text) = check(&dir, &["--spec-only", "--tls-cert", &cert], &[]);
     assert!(!ok && text.contains("--tls-key"), "{text}");
 }
+
+// --- https upstreams ----------------------------------------------------------------------
+
+/// The Users API proxied to `url`, trusting the roots in `ca` (PEM, written beside
+/// routes.yaml), over HTTP/2 (by ALPN) when `http2`.
+fn proxied_to(url: &str, ca: &str, http2: bool) -> ScratchSpec {
+    let spec = copy_spec(&users_spec(), "https-upstream");
+    std::fs::write(spec.join("ca.pem"), ca).expect("writes the roots");
+    let routes = spec.join("routes.yaml");
+    edit(
+        &routes,
+        "resources:",
+        &format!(
+            "upstreams:\n  legacy:\n    url: {url}\n    ca: ca.pem\n    http2: {http2}\n    response_timeout_ms: 5000\n\nresources:"
+        ),
+    );
+    edit(
+        &routes,
+        "    methods: { GET: list, POST: create }",
+        "    methods: { GET: list, POST: create }\n    upstream: legacy",
+    );
+    edit(
+        &routes,
+        "    methods: { GET: retrieve,",
+        "    upstream: legacy\n    methods: { GET: retrieve,",
+    );
+    spec
+}
+
+/// How many users the TLS upstream has, asked with curl.
+fn upstream_count(upstream: &Gateway, ca: &Path) -> Value {
+    let (ok, out) = curl(upstream, ca, "/api/users/", &[]);
+    assert!(ok, "{out}");
+    serde_json::from_str::<Value>(&out).map_or(Value::Null, |v| v["count"].clone())
+}
+
+/// An https upstream is reached over TLS when its certificate chains to the upstream's
+/// `ca` and names its host, over HTTP/1.1 and, with `http2: true`, HTTP/2 by ALPN. Another
+/// CA's certificate, or a host name the certificate is not for, is a 502, and the request
+/// never reaches the upstream.
+#[test]
+fn proxied_routes_reach_an_https_upstream_that_proves_its_name() {
+    let served = Served::new();
+    let upstream = served.start(&[]);
+    let port = upstream
+        .addr
+        .rsplit(':')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let ca = std::fs::read_to_string(&served.ca).expect("reads the CA");
+    for http2 in [false, true] {
+        let spec = proxied_to(&format!("https://localhost:{port}"), &ca, http2);
+        let gw = Gateway::start_on(Db::Sqlite, &spec, &[]);
+        let user =
+            json!({"username": format!("tls{http2}"), "email": format!("t{http2}@example.org")});
+        let r = gw.json("POST", "/api/users/", &user);
+        assert_eq!(r.status, 201, "http2={http2}: {}", r.text());
+        let id = r.json()["id"].as_i64().unwrap_or_default();
+        let r = gw.get(&format!("/api/users/{id}/"));
+        assert_eq!(r.json()["username"], format!("tls{http2}"), "{}", r.text());
+    }
+    assert_eq!(upstream_count(&upstream, &served.ca), 2);
+
+    let other = Ca::new("another CA");
+    let wrong_roots = proxied_to(&format!("https://localhost:{port}"), &other.pem, false);
+    let wrong_name = proxied_to(&format!("https://127.0.0.1:{port}"), &ca, false);
+    for spec in [&wrong_roots, &wrong_name] {
+        let gw = Gateway::start_on(Db::Sqlite, spec, &[]);
+        let r = gw.json(
+            "POST",
+            "/api/users/",
+            &json!({"username": "x", "email": "x@example.org"}),
+        );
+        assert_eq!(r.status, 502, "{}", r.text());
+        assert_eq!(
+            r.json()["detail"],
+            "The upstream service is unreachable; try again shortly."
+        );
+    }
+    assert_eq!(
+        upstream_count(&upstream, &served.ca),
+        2,
+        "nothing reached it"
+    );
+}
+
+// --- https JWKS URLs ----------------------------------------------------------------------
+
+/// `openssl s_server -WWW` serving `folder`'s files over TLS on a free loopback port, with
+/// `served`'s certificate; stopped on drop.
+struct FileServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl FileServer {
+    fn start(folder: &Path, served: &Served) -> FileServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let child = Command::new("openssl")
+            .args(["s_server", "-quiet", "-WWW", "-accept"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("-cert")
+            .arg(&served.cert)
+            .arg("-key")
+            .arg(&served.key)
+            .current_dir(folder)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("openssl s_server starts");
+        let up = eventually(|| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+        assert!(up, "openssl s_server did not listen");
+        FileServer { child, port }
+    }
+}
+
+impl Drop for FileServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The Users API behind one JWT scheme whose keys come from `jwks_url`, trusting `ca`.
+fn jwks_spec(jwks_url: &str, ca: &str) -> ScratchSpec {
+    let spec = copy_spec(&users_spec(), "https-jwks");
+    std::fs::write(spec.join("idp-ca.pem"), ca).expect("writes the roots");
+    let routes = spec.join("routes.yaml");
+    let text = std::fs::read_to_string(&routes).expect("reads routes.yaml");
+    let security = format!(
+        "security:\n  schemes:\n    idp:\n      jwt:\n        algorithms: [RS256]\n        jwks_url: {jwks_url}\n        jwks_ca: idp-ca.pem\n  default:\n    schemes: [idp]\n\n"
+    );
+    std::fs::write(&routes, format!("{security}{text}")).expect("writes routes.yaml");
+    spec
+}
+
+/// A token for `kid`, signed with the RSA test key `file`.
+fn rs256(file: &str, kid: &str) -> String {
+    let pem = std::fs::read(users_spec().join("tests/fixtures/keys").join(file)).expect("a key");
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(&pem).expect("an RSA key");
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some(kid.to_owned());
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+        + 600;
+    jsonwebtoken::encode(&header, &json!({"sub": "ada", "exp": exp}), &key).expect("signs")
+}
+
+/// A JWKS URL over https is fetched when its server's certificate chains to `jwks_ca`,
+/// and a token its key signed is let in; trusting another CA, the keys cannot be fetched
+/// and the same token is refused.
+#[test]
+fn an_https_jwks_url_is_fetched_from_a_server_that_proves_its_name() {
+    let served = Served::new();
+    let folder = Scratch::new("jwks");
+    let pem = std::fs::read(users_spec().join("tests/fixtures/keys/rsa2.pem")).expect("a key");
+    let private = jsonwebtoken::EncodingKey::from_rsa_pem(&pem).expect("an RSA key");
+    let mut jwk =
+        jsonwebtoken::jwk::Jwk::from_encoding_key(&private, jsonwebtoken::Algorithm::RS256)
+            .expect("a JWK");
+    jwk.common.key_id = Some("k1".to_owned());
+    folder.write("jwks.json", &json!({"keys": [jwk]}).to_string());
+    let server = FileServer::start(&folder.0, &served);
+    let url = format!("https://localhost:{}/jwks.json", server.port);
+    let token = format!("Bearer {}", rs256("rsa2.pem", "k1"));
+
+    let ca = std::fs::read_to_string(&served.ca).expect("reads the CA");
+    let trusting = jwks_spec(&url, &ca);
+    let gw = Gateway::start_on(Db::Sqlite, &trusting, &[]);
+    let r = gw.send("GET", "/api/users/", &[("Authorization", &token)], b"");
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    let other = Ca::new("not the IdP's CA");
+    let distrusting = jwks_spec(&url, &other.pem);
+    let gw = Gateway::start_on(Db::Sqlite, &distrusting, &[]);
+    let r = gw.send("GET", "/api/users/", &[("Authorization", &token)], b"");
+    assert_ne!(r.status, 200, "{}", r.text());
+}

@@ -1,14 +1,15 @@
 //! A JWKS fetched from a URL: cached for its time to live, fetched again at once when a
 //! token names a `kid` the cache lacks (a key rotation), but never more often than
 //! [`MIN_REFETCH`], so a stream of tokens with made-up `kid`s cannot turn the gateway into a
-//! flood against the key server. Only `http://` URLs for now (the gateway has no TLS client
-//! yet).
+//! flood against the key server. `https://` URLs are fetched over TLS with the roots the
+//! contract names (the system's by default).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -26,7 +27,7 @@ const MAX_BYTES: usize = 1024 * 1024;
 pub struct Remote {
     url: http::Uri,
     ttl: Duration,
-    client: Client<HttpConnector, Empty<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
     cache: Mutex<State>,
 }
 
@@ -42,16 +43,23 @@ struct State {
 }
 
 impl Remote {
-    /// Keys from `url`, kept for `ttl`.
-    pub fn new(url: &str, ttl: Duration) -> Result<Remote, String> {
+    /// Keys from `url`, kept for `ttl`; an https URL's certificate must chain to `tls`'s
+    /// roots.
+    pub fn new(url: &str, ttl: Duration, tls: rustls::ClientConfig) -> Result<Remote, String> {
         let uri: http::Uri = url.parse().map_err(|e| format!("jwks_url {url:?}: {e}"))?;
-        if uri.scheme_str() != Some("http") {
+        if !matches!(uri.scheme_str(), Some("http" | "https")) {
             return Err(format!(
-                "jwks_url {url:?} must start with http:// (no TLS client yet)"
+                "jwks_url {url:?} must start with http:// or https://"
             ));
         }
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(FETCH_TIMEOUT));
+        let mut http = HttpConnector::new();
+        http.set_connect_timeout(Some(FETCH_TIMEOUT));
+        http.enforce_http(false);
+        let connector = HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
         Ok(Remote {
             url: uri,
             ttl,

@@ -96,8 +96,10 @@ pub struct JwtConfig {
     pub public_keys: Vec<String>,
     /// A JWKS document, as text.
     pub jwks: Option<String>,
-    /// A JWKS URL (http://), fetched when needed.
+    /// A JWKS URL (http:// or https://), fetched when needed.
     pub jwks_url: Option<String>,
+    /// The TLS settings an https `jwks_url` is fetched with (its roots).
+    pub jwks_tls: std::sync::Arc<rustls::ClientConfig>,
     /// How long a fetched JWKS is used before it is fetched again.
     pub jwks_ttl: std::time::Duration,
     /// Accepted issuers (`iss`); none means any.
@@ -154,7 +156,7 @@ impl JwtScheme {
         let remote = config
             .jwks_url
             .as_deref()
-            .map(|url| Remote::new(url, config.jwks_ttl))
+            .map(|url| Remote::new(url, config.jwks_ttl, config.jwks_tls.as_ref().clone()))
             .transpose()?;
         if asymmetric && keys.is_empty() && remote.is_none() {
             return Err(

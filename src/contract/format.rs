@@ -319,7 +319,7 @@ pub enum HostHeader {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamDef {
-    /// Base URL (`http://host:port`, optionally with a path prefix).
+    /// Base URL (`http://host:port` or `https://host:port`, optionally with a path prefix).
     pub url: String,
     /// How long a connection may take to open, in milliseconds.
     #[serde(default = "default_connect_timeout_ms")]
@@ -337,9 +337,13 @@ pub struct UpstreamDef {
     /// before an answer) is tried once more on a new connection.
     #[serde(default = "default_retry")]
     pub retry: bool,
-    /// Speak HTTP/2 (prior knowledge) to the upstream instead of HTTP/1.1.
+    /// Speak HTTP/2 (prior knowledge, or ALPN over https) to the upstream instead of
+    /// HTTP/1.1.
     #[serde(default)]
     pub http2: bool,
+    /// For an `https://` upstream: a PEM file (relative to the spec folder) of the roots its
+    /// certificate must chain to; without it, the system's roots.
+    pub ca: Option<String>,
     /// An OpenAPI 3.0/3.1 document (a file in the spec folder) whose every operation becomes
     /// a route proxied to this upstream, so a service with a spec needs no route written.
     pub openapi: Option<String>,

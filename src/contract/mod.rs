@@ -16,6 +16,7 @@ mod locate;
 pub mod mirror;
 pub mod oas;
 pub mod policy;
+pub mod roots;
 pub mod schema;
 pub mod security;
 pub mod upstream;
@@ -421,7 +422,7 @@ pub fn load(dir: &Path) -> Result<Spec, Vec<Problem>> {
     let mut upstreams = Vec::new();
     let mut upstream_index = HashMap::new();
     for (name, def) in &table.upstreams {
-        match upstream::compile(name, def) {
+        match upstream::compile(name, def, dir) {
             Ok(up) => {
                 upstream_index.insert(name.clone(), upstreams.len());
                 upstreams.push(up);

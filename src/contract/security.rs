@@ -25,6 +25,7 @@ use http::header::HeaderName;
 use serde::Deserialize;
 
 use super::locate::Step;
+use super::roots::{Roots, client_config};
 use crate::auth::jwt::{JwtConfig, JwtScheme};
 use crate::auth::keys::{KeyEntry, KeyFile};
 use crate::auth::{Forward, KeyLocation, Requirement, Scheme, SchemeKind, Security};
@@ -68,6 +69,9 @@ pub struct JwtDef {
     pub jwks: Option<String>,
     /// A JWKS URL, fetched when needed and cached.
     pub jwks_url: Option<String>,
+    /// For an https `jwks_url`: a PEM file (relative to the spec folder) of the roots the
+    /// key server's certificate must chain to; without it, the system's.
+    pub jwks_ca: Option<String>,
     /// Seconds a fetched JWKS is used before it is fetched again.
     #[serde(default = "default_jwks_ttl")]
     pub jwks_ttl_s: u64,
@@ -252,12 +256,22 @@ fn compile_scheme(name: &str, def: &SchemeDef, dir: &Path) -> Result<SchemeKind,
                 public_keys.push(read(dir, &file)?);
             }
             let jwks = jwt.jwks.as_deref().map(|f| read(dir, f)).transpose()?;
+            let https = jwt
+                .jwks_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://"));
+            let roots = match (https, &jwt.jwks_ca) {
+                (true, ca) => Roots::of(ca.as_deref().map(|ca| dir.join(ca))),
+                (false, Some(_)) => return Err("jwks_ca applies to an https:// jwks_url".into()),
+                (false, None) => Roots::Nothing,
+            };
             let config = JwtConfig {
                 algorithms: jwt.algorithms.clone(),
                 secret: jwt.secret.clone(),
                 public_keys,
                 jwks,
                 jwks_url: jwt.jwks_url.clone(),
+                jwks_tls: client_config(roots)?,
                 jwks_ttl: Duration::from_secs(jwt.jwks_ttl_s),
                 issuers: jwt.issuer.to_vec(),
                 audiences: jwt.audience.to_vec(),

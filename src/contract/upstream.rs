@@ -1,9 +1,15 @@
 //! Upstreams: the services proxied routes forward to, compiled from `upstreams:` in
-//! `routes.yaml` (their URL checked once, here, so the request path never parses one).
+//! `routes.yaml` (their URL checked once, here, so the request path never parses one, and
+//! an https upstream's roots read once).
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::uri::{Authority, Scheme};
+use rustls::ClientConfig;
+
+use super::roots::{Roots, client_config};
 
 use super::format::UpstreamDef;
 
@@ -13,7 +19,7 @@ pub struct Upstream {
     /// Its name in the route table, for logs and metrics labels (shared: a label costs no
     /// copy).
     pub name: std::sync::Arc<str>,
-    /// `http` (TLS to upstreams is not served yet).
+    /// `http` or `https`.
     pub scheme: Scheme,
     /// Host and port.
     pub authority: Authority,
@@ -30,23 +36,30 @@ pub struct Upstream {
     pub max_response_body: usize,
     /// Whether an idempotent request that could not be sent is tried again once.
     pub retry: bool,
-    /// HTTP/2 with prior knowledge instead of HTTP/1.1.
+    /// HTTP/2 (with prior knowledge, or offered by ALPN over https) instead of HTTP/1.1.
     pub http2: bool,
+    /// The client's TLS settings: for `https`, the roots its certificate must chain to
+    /// (host names checked); for `http`, never used, so they trust nothing.
+    pub tls: Arc<ClientConfig>,
 }
 
-/// Compiles one upstream; the error says what is wrong with it.
-pub fn compile(name: &str, def: &UpstreamDef) -> Result<Upstream, String> {
+/// Compiles one upstream (`dir`: the spec folder, for its `ca` file); the error says what
+/// is wrong with it.
+pub fn compile(name: &str, def: &UpstreamDef, dir: &Path) -> Result<Upstream, String> {
     let uri: http::Uri = def
         .url
         .parse()
         .map_err(|e| format!("url {:?} is not a URL: {e}", def.url))?;
-    let scheme = uri.scheme().cloned();
-    if scheme.as_ref().map(Scheme::as_str) != Some("http") {
-        return Err(format!(
-            "url {:?} must start with http:// (TLS to upstreams is not supported yet)",
-            def.url
-        ));
-    }
+    let scheme = match uri.scheme().map(Scheme::as_str) {
+        Some("http") => Scheme::HTTP,
+        Some("https") => Scheme::HTTPS,
+        _ => {
+            return Err(format!(
+                "url {:?} must start with http:// or https://",
+                def.url
+            ));
+        }
+    };
     let Some(authority) = uri.authority().cloned() else {
         return Err(format!("url {:?} has no host", def.url));
     };
@@ -59,9 +72,14 @@ pub fn compile(name: &str, def: &UpstreamDef) -> Result<Upstream, String> {
     if def.max_response_body == 0 {
         return Err("max_response_body must be at least 1 byte".to_owned());
     }
+    let tls = match (scheme == Scheme::HTTPS, &def.ca) {
+        (true, ca) => client_config(Roots::of(ca.as_deref().map(|ca| dir.join(ca))))?,
+        (false, Some(_)) => return Err("ca applies to https:// upstreams only".to_owned()),
+        (false, None) => client_config(Roots::Nothing)?,
+    };
     Ok(Upstream {
         name: name.into(),
-        scheme: Scheme::HTTP,
+        scheme,
         authority,
         prefix: uri.path().trim_end_matches('/').to_owned(),
         connect_timeout: Duration::from_millis(def.connect_timeout_ms),
@@ -70,6 +88,7 @@ pub fn compile(name: &str, def: &UpstreamDef) -> Result<Upstream, String> {
         max_response_body: def.max_response_body,
         retry: def.retry,
         http2: def.http2,
+        tls,
     })
 }
 
@@ -79,6 +98,10 @@ mod tests {
 
     fn def(url: &str) -> UpstreamDef {
         serde_yaml::from_str(&format!("url: {url:?}")).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn compile(name: &str, def: &UpstreamDef) -> Result<Upstream, String> {
+        super::compile(name, def, Path::new("."))
     }
 
     #[test]
@@ -93,8 +116,25 @@ mod tests {
 
     #[test]
     fn other_schemes_and_queries_are_refused() {
-        for bad in ["https://x", "ftp://x", "x:1", "http://x/?a=1", ""] {
+        for bad in ["ftp://x", "x:1", "http://x/?a=1", ""] {
             assert!(compile("u", &def(bad)).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn https_takes_roots_and_http_refuses_them() {
+        let https = compile("u", &def("https://example.org")).map(|u| u.scheme);
+        assert_eq!(https, Ok(Scheme::HTTPS));
+        let with_ca = |url: &str| -> UpstreamDef {
+            serde_yaml::from_str(&format!("url: {url:?}\nca: missing.pem"))
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let plain = compile("u", &with_ca("http://x")).map(|u| u.scheme);
+        assert_eq!(
+            plain,
+            Err("ca applies to https:// upstreams only".to_owned())
+        );
+        let missing = compile("u", &with_ca("https://x")).map(|u| u.scheme);
+        assert!(missing.is_err_and(|e| e.starts_with("ca ./missing.pem cannot be read")));
     }
 }

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use http::{Method, Request, Response};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -24,16 +25,28 @@ use crate::http::body::BoxError;
 /// The connection pool to one upstream, with its limits.
 #[derive(Clone)]
 pub struct Pool {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     upstream: Upstream,
 }
 
 impl Pool {
-    /// A pool for `upstream` (no connection is opened until the first request).
+    /// A pool for `upstream` (no connection is opened until the first request). An https
+    /// upstream is reached over TLS with its roots, HTTP/2 offered by ALPN when it is asked
+    /// for.
     pub fn new(upstream: &Upstream) -> Pool {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(upstream.connect_timeout));
-        connector.set_nodelay(true);
+        let mut http = HttpConnector::new();
+        http.set_connect_timeout(Some(upstream.connect_timeout));
+        http.set_nodelay(true);
+        http.enforce_http(false);
+        let connector = HttpsConnectorBuilder::new()
+            .with_tls_config(upstream.tls.as_ref().clone())
+            .https_or_http()
+            .enable_http1();
+        let connector = if upstream.http2 {
+            connector.enable_http2().wrap_connector(http)
+        } else {
+            connector.wrap_connector(http)
+        };
         let client = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .pool_max_idle_per_host(upstream.pool_size)
