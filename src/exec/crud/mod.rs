@@ -313,13 +313,13 @@ pub fn field_errors(resource: &Resource, mut errors: Vec<(usize, Vec<String>)>) 
 pub fn entity_tag(representation: &Value) -> Result<EntityTag, ApiError> {
     let json = serde_json::to_vec(representation)
         .map_err(|e| ApiError::Internal(format!("the representation cannot be written: {e}")))?;
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(&json);
     let hex = digest[..16]
         .iter()
-        .fold(String::with_capacity(32), |mut hex, b| {
-            hex.push_str(&format!("{b:02x}"));
-            hex
-        });
+        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0xf)]])
+        .map(char::from)
+        .collect();
     Ok(EntityTag::strong(hex))
 }
 
@@ -380,5 +380,15 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn the_tag_is_the_first_half_of_the_sha256_of_the_compact_json() {
+        // sha256(b"{\"a\":1}") = 015abd7f5cc57a2dd94b7590f04ad8084273905ee33ec5cebeae62276a97f862
+        let tag = entity_tag(&serde_json::json!({"a": 1})).map(|t| (t.weak, t.opaque));
+        assert_eq!(
+            tag.ok(),
+            Some((false, "015abd7f5cc57a2dd94b7590f04ad808".to_owned()))
+        );
     }
 }
