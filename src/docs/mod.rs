@@ -183,24 +183,24 @@ mod tests {
         let other = format!("/docs/{}/index.html", *VERSION);
         assert!(matches!(want("/docs", &other), Some(Want::Missing)));
         assert!(want("/docs", "/docsx").is_none());
-        assert!(want("/docs", "/api/users/").is_none());
+        assert!(want("/docs", "/api/things/").is_none());
     }
 
     #[test]
     fn deep_links_are_swagger_ui_s() {
         assert_eq!(
-            deep_link("/docs", "default", "list_users"),
-            "/docs#/default/list_users"
+            deep_link("/docs", "default", "list_things"),
+            "/docs#/default/list_things"
         );
         assert_eq!(deep_link("/d", "User List", "a/b"), "/d#/User%20List/a%2Fb");
     }
 
     #[test]
     fn the_page_escapes_what_the_contract_names() {
-        let page = page("/docs", "/openapi.json?a=1&b=\"2\"", "<Users>");
+        let page = page("/docs", "/openapi.json?a=1&b=\"2\"", "<Things>");
         let html = String::from_utf8_lossy(page.body());
         assert!(html.contains("data-openapi=\"/openapi.json?a=1&amp;b=&quot;2&quot;\""));
-        assert!(html.contains("<title>&lt;Users&gt; · API explorer</title>"));
+        assert!(html.contains("<title>&lt;Things&gt; · API explorer</title>"));
         assert!(!html.contains("<script>"), "no inline script: {html}");
     }
 }
